@@ -1,0 +1,1 @@
+"""The `edgecraft` command line."""

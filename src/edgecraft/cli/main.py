@@ -1,0 +1,100 @@
+"""`edgecraft` commands: validate, download, features. Each calls one pipeline function."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from edgecraft.core.errors import ConfigError, DataError
+from edgecraft.data.layout import DataLayout, default_data_dir
+from edgecraft.features.config import FeaturesConfig
+from edgecraft.pipeline.checks import validate_paths
+from edgecraft.pipeline.features import build_features
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Crypto market data to leak-free features and risk-controlled signals.")
+out_console = Console()
+err_console = Console(stderr=True)
+
+DataOption = Annotated[Path | None, typer.Option(
+    "--data", envvar="EDGECRAFT_DATA", help="Data folder laid out like ../shared/data.")]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err_console, show_path=False)])
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to check.")],
+    timeframe: Annotated[str | None, typer.Option(help="Bar size when the name lacks it.")] = None,
+    max_lines: Annotated[int, typer.Option(help="Problem lines shown per file.")] = 50,
+    show_gaps: Annotated[bool, typer.Option(help="List every gap, not just the count.")] = False,
+) -> None:
+    """Check data files; exit 1 with one line per problem (file, row, what is wrong)."""
+    reports = validate_paths(paths, timeframe)
+    if not reports:
+        err_console.print("no data files found under the given paths")
+        raise typer.Exit(1)
+    bad = 0
+    for report in reports:
+        gaps = [n for n in report.notes if n.startswith("gap:")]
+        others = [n for n in report.notes if not n.startswith("gap:")]
+        if report.ok:
+            extra = f", {len(gaps)} gap(s)" if gaps else ""
+            out_console.print(f"ok   {report.file} ({report.kind}, {report.rows} rows{extra})",
+                              highlight=False, soft_wrap=True)
+        else:
+            bad += 1
+            for problem in report.problems[:max_lines]:
+                out_console.print(f"FAIL {problem}", highlight=False, soft_wrap=True)
+            if len(report.problems) > max_lines:
+                out_console.print(f"FAIL {report.file}: ... and {len(report.problems) - max_lines} "
+                                  "more problem(s)", highlight=False)
+        for note in (gaps if show_gaps else []) + others:
+            out_console.print(f"     {report.file}: {note}", highlight=False, soft_wrap=True)
+    out_console.print(f"{len(reports) - bad} of {len(reports)} file(s) valid")
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+def features(
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for the feature Parquet files.")] = Path("out"),
+    symbols: Annotated[list[str] | None, typer.Option(
+        "--symbol", "-s", help="Pairs to build (default: every pair in the data folder).")] = None,
+    market: Annotated[str, typer.Option(help="spot or perp.")] = "spot",
+    config: Annotated[Path | None, typer.Option(help="YAML file with FeaturesConfig fields.")] = None,
+) -> None:
+    """Build the feature frame of every pair and write it as Parquet."""
+    try:
+        settings = FeaturesConfig(**(yaml.safe_load(config.read_text()) or {})) if config else (
+            FeaturesConfig())
+        layout = DataLayout(data or default_data_dir())
+        chosen = symbols or list(layout.bar_files(market, settings.base_timeframe))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console) as progress:
+            task = progress.add_task("features", total=len(chosen))
+            results = build_features(layout, settings, out, chosen, market,
+                                     lambda s: progress.update(task, advance=1, description=s))
+    except (DataError, ConfigError, ValueError) as exc:
+        err_console.print(f"error: {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    total = sum(r.rows for r in results)
+    folder = results[0].path.parent if results and results[0].path else out
+    out_console.print(f"wrote {len(results)} symbol(s), {total} rows x "
+                      f"{len(settings.build().columns)} features to {folder}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Records, time helpers and errors shared by every layer; imports nothing else from edgecraft."""

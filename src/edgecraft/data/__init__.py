@@ -1,0 +1,1 @@
+"""Market data in: file and exchange sources, schema validation, the local Parquet/DuckDB store."""

@@ -1,0 +1,92 @@
+"""Files to the Bars contract: validated, stamped by close time (UTC), indexed (ts, symbol)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.core.contracts import BAR_COLUMNS
+from edgecraft.core.errors import ConfigError, DataError, Problem
+from edgecraft.core.timeframes import timeframe_delta
+from edgecraft.data.schemas import OHLCV
+from edgecraft.data.symbols import unify
+from edgecraft.data.validate import Report, validate_file
+
+log = logging.getLogger(__name__)
+
+TIME_LABELS = ("open", "close")
+_NAME = re.compile(r"(?:[a-z0-9]+_(?:spot|usdm)_)?([A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)?)"
+                   r"[_-](\d+[mhd])$")
+
+
+def parse_bar_file_name(path: Path) -> tuple[str | None, str | None]:
+    """Read (symbol, timeframe) from names like binance_spot_BTCUSDT_1h.parquet or BTC_USDT-1h.csv."""
+    match = _NAME.fullmatch(path.stem)
+    if not match:
+        return None, None
+    try:
+        return unify(match.group(1)), match.group(2)
+    except ConfigError:
+        return None, match.group(2)
+
+
+def checked(report: Report) -> pd.DataFrame:
+    """Return the report's typed frame, or raise DataError listing every problem; log the notes."""
+    if not report.ok or report.frame is None:
+        raise DataError(report.problems)
+    gaps = [n for n in report.notes if n.startswith("gap:")]
+    if gaps:
+        log.info("file=%s gaps=%d (first: %s)", report.file, len(gaps), gaps[0])
+    for note in report.notes:
+        log.debug("file=%s %s", report.file, note)
+    return report.frame
+
+
+def load_bar_file(path: Path, symbol: str | None = None, timeframe: str | None = None,
+                  time_label: str = "open") -> pd.DataFrame:
+    """Load one OHLCV file (CSV, Parquet or Feather) into the Bars contract.
+
+    Parameters
+    ----------
+    symbol, timeframe:
+        Taken from the file name (``binance_spot_BTCUSDT_1h.parquet``, ``BTC_USDT-1h.csv``) or a
+        ``symbol`` column when not given.
+    time_label:
+        What the file's ``timestamp`` marks: ``"open"`` (Binance klines, the default) or
+        ``"close"``. Bars are always stamped by close time.
+    """
+    if time_label not in TIME_LABELS:
+        raise ValueError(f"time_label must be one of {TIME_LABELS}, was {time_label!r}")
+    name_symbol, name_timeframe = parse_bar_file_name(path)
+    timeframe = timeframe or name_timeframe
+    if timeframe is None:
+        raise DataError([Problem(str(path), None, "timeframe unknown: put it in the file name "
+                                                  "(e.g. BTCUSDT-1h.csv) or pass --timeframe")])
+    frame = checked(validate_file(path, OHLCV, timeframe))
+    if "symbol" in frame:
+        symbols = frame["symbol"].map(unify)
+    elif symbol or name_symbol:
+        symbols = pd.Series(unify(symbol or name_symbol), index=frame.index)
+    else:
+        raise DataError([Problem(str(path), None, "symbol unknown: add a symbol column, name the "
+                                                  "file after it, or pass --symbol")])
+    shift = timeframe_delta(timeframe) if time_label == "open" else pd.Timedelta(0)
+    ts = frame["timestamp"] + shift
+    columns = [c for c in (*BAR_COLUMNS, "taker_buy_volume") if c in frame]
+    bars = frame[columns].astype("float64")
+    bars.index = pd.MultiIndex.from_arrays([ts, symbols], names=["ts", "symbol"])
+    return bars.sort_index()
+
+
+def one_symbol(bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
+    """Return one symbol's bars indexed by `ts` alone."""
+    return bars.xs(symbol, level="symbol")
+
+
+def close_ns(index: pd.Index) -> np.ndarray:
+    """Return the bar close times of a ts index as int64 nanoseconds since the epoch."""
+    return index.get_level_values("ts").as_unit("ns").asi8

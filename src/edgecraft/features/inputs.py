@@ -1,0 +1,78 @@
+"""The input row every feature reads: the bar, the reference closes and as-of external series."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+import numpy as np
+import pandas as pd
+
+INPUT_COLUMNS: tuple[str, ...] = (
+    "open", "high", "low", "close", "volume",
+    "ref_close", "ref2_close",
+    "funding_rate", "funding_time",
+    "fng_value", "fng_time",
+)
+LAYOUT: dict[str, int] = {name: i for i, name in enumerate(INPUT_COLUMNS)}
+NS_PER_S = 1_000_000_000
+
+
+class EventCursor:
+    """An external series known from each event's time on: `asof(ts)` gives the latest one."""
+
+    def __init__(self, series: pd.Series | None = None, lag: pd.Timedelta = pd.Timedelta(0)) -> None:
+        self.lag_ns = int(lag.value)
+        self._times: list[int] = []
+        self._values: list[float] = []
+        if series is not None and len(series):
+            known = series.index.as_unit("ns").asi8 + self.lag_ns
+            self._times = known.tolist()
+            self._values = series.to_numpy(dtype=np.float64).tolist()
+
+    def append(self, time_ns: int, value: float) -> None:
+        """Add a publication stamped `time_ns` (before the lag); times must increase."""
+        known = time_ns + self.lag_ns
+        if self._times and known <= self._times[-1]:
+            raise ValueError(f"event times must increase: {known} after {self._times[-1]}")
+        self._times.append(known)
+        self._values.append(float(value))
+
+    def asof(self, ts_ns: int) -> tuple[float, float]:
+        """Return (value, known time in seconds) of the latest event known at `ts_ns`, or NaNs."""
+        i = bisect_right(self._times, ts_ns) - 1
+        if i < 0:
+            return np.nan, np.nan
+        return self._values[i], self._times[i] / NS_PER_S
+
+    def asof_many(self, ts_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised `asof` over sorted or unsorted bar times."""
+        times = np.asarray(self._times, dtype=np.int64)
+        idx = np.searchsorted(times, ts_ns, side="right") - 1
+        ok = idx >= 0
+        values = np.where(ok, np.asarray(self._values + [np.nan])[idx], np.nan)
+        known = np.where(ok, np.append(times, 0)[idx] / NS_PER_S, np.nan)
+        return values, known
+
+
+def build_inputs(bars: pd.DataFrame, ref: pd.Series | None = None, ref2: pd.Series | None = None,
+                 funding: EventCursor | None = None,
+                 fear_greed: EventCursor | None = None) -> np.ndarray:
+    """Stack one symbol's bars (indexed by close `ts`) with its aligned external inputs.
+
+    `ref` and `ref2` are the reference symbols' closes by ts; a bar without a reference bar at the
+    same ts gets NaN there. Event series are taken as-of each bar's close.
+    """
+    ts = bars.index.as_unit("ns").asi8 if isinstance(bars.index, pd.DatetimeIndex) else (
+        bars.index.get_level_values("ts").as_unit("ns").asi8)
+    x = np.full((len(bars), len(INPUT_COLUMNS)), np.nan)
+    for name in ("open", "high", "low", "close", "volume"):
+        x[:, LAYOUT[name]] = bars[name].to_numpy(dtype=np.float64)
+    for name, series in (("ref_close", ref), ("ref2_close", ref2)):
+        if series is not None:
+            aligned = series.reindex(pd.DatetimeIndex(pd.to_datetime(ts, utc=True)))
+            x[:, LAYOUT[name]] = aligned.to_numpy(dtype=np.float64)
+    for prefix, cursor in (("funding", funding), ("fng", fear_greed)):
+        if cursor is not None:
+            value_col = "funding_rate" if prefix == "funding" else "fng_value"
+            x[:, LAYOUT[value_col]], x[:, LAYOUT[f"{prefix}_time"]] = cursor.asof_many(ts)
+    return x

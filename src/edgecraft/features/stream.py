@@ -1,0 +1,156 @@
+"""Live features: the FeatureSet's kernels fed one closed bar at a time, O(1) per bar."""
+
+from __future__ import annotations
+
+import math
+from itertools import groupby
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.core.contracts import Bar
+from edgecraft.core.timeframes import timeframe_seconds
+from edgecraft.features import kernels
+from edgecraft.features.featureset import FeatureSet, Group
+from edgecraft.features.inputs import INPUT_COLUMNS, LAYOUT, EventCursor
+
+assert [LAYOUT[k] for k in ("open", "high", "low", "close", "volume")] == [0, 1, 2, 3, 4]
+
+_NS = 1_000_000_000
+
+
+class _GroupState:
+    """One group's kernels with their states, writing into a view of the symbol's output row."""
+
+    def __init__(self, group: Group, row: np.ndarray) -> None:
+        self.out = row[:, group.start:group.start + group.width]
+        self.calls = [(type(f).kernel, f.new_state(), f.params(group.layout),
+                       self.out[:, a:b]) for f, (a, b) in zip(group.features, group.slots,
+                                                              strict=True)]
+        if group.z_sources:
+            z0 = group.slots[-1][1] if group.slots else 0
+            self.calls.append((kernels.rolling_zscore, group.z_state(), group.z_params(),
+                               self.out[:, z0:]))
+        self.z_reads_out = bool(group.z_sources)
+
+    def step(self, x: np.ndarray) -> None:
+        last = len(self.calls) - 1
+        for i, (kernel, state, params, out) in enumerate(self.calls):
+            # the normalizer (last call) reads the group's own outputs, not the bar
+            kernel(state, params, self.out if (self.z_reads_out and i == last) else x, out)
+
+
+class SymbolStream:
+    """One symbol's live features. `update(ts_ns, inputs)` takes the input row of `INPUT_COLUMNS`."""
+
+    def __init__(self, features: FeatureSet) -> None:
+        self.columns = features.columns
+        self._row = np.full((1, len(features.columns)), np.nan)
+        self._x = np.empty((1, len(INPUT_COLUMNS)))
+        self._base = _GroupState(features.groups[0], self._row)
+        self._higher = [_Bucketed(g, self._row) for g in features.groups[1:]]
+        self._last_ts = -(2**62)
+
+    def update(self, ts_ns: int, inputs: np.ndarray) -> np.ndarray:
+        """Consume one closed bar; return the full feature row (a view: copy it to keep it)."""
+        if ts_ns <= self._last_ts:
+            raise ValueError(f"bar at {pd.Timestamp(ts_ns, tz='UTC')} is not after the last "
+                             f"one at {pd.Timestamp(self._last_ts, tz='UTC')}")
+        self._last_ts = ts_ns
+        self._x[0, :] = inputs
+        self._base.step(self._x)
+        if self._higher:
+            o, h, lo, c, v = inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]
+            for bucketed in self._higher:
+                bucketed.add(ts_ns, o, h, lo, c, v)
+        return self._row[0]
+
+
+class _Bucketed:
+    """A higher timeframe: aggregates base bars and steps its group when a bucket closes."""
+
+    def __init__(self, group: Group, row: np.ndarray) -> None:
+        self.state = _GroupState(group, row)
+        self.step_ns = timeframe_seconds(group.timeframe) * _NS
+        self.end = None
+        self.bar = np.empty((1, 5))
+
+    def add(self, ts_ns: int, o: float, h: float, lo: float, c: float, v: float) -> None:
+        end = -((-ts_ns) // self.step_ns) * self.step_ns
+        if self.end is not None and end != self.end:
+            self.state.step(self.bar)
+            self.end = None
+        bar = self.bar
+        if self.end is None:
+            self.end = end
+            bar[0, 0], bar[0, 1], bar[0, 2], bar[0, 3], bar[0, 4] = o, h, lo, c, 0.0 + v
+        else:
+            if h > bar[0, 1]:
+                bar[0, 1] = h
+            if lo < bar[0, 2]:
+                bar[0, 2] = lo
+            bar[0, 3] = c
+            bar[0, 4] += v
+        if ts_ns == end:  # the bar that closes the bucket: it is complete now
+            self.state.step(self.bar)
+            self.end = None
+
+
+class FeatureStream:
+    """Live features for many symbols, with reference closes and as-of external series.
+
+    Feed closed bars in time order, all bars of one `ts` in one `on_bars` call: the reference
+    closes of that `ts` are recorded before any symbol is computed, as in the batch path, where a
+    row sees the references' bars of its own `ts`. A symbol whose reference has no bar at that
+    `ts` gets NaN cross-asset features for the bar, exactly as the batch path does. `on_bar` alone
+    sees only the references given so far.
+    """
+
+    def __init__(self, features: FeatureSet, references: tuple[str, str],
+                 funding: Mapping[str, EventCursor] | None = None,
+                 fear_greed: EventCursor | None = None) -> None:
+        self.features = features
+        self.references = references
+        self.funding = dict(funding or {})
+        self.fear_greed = fear_greed
+        self._symbols: dict[str, SymbolStream] = {}
+        self._ref_close: dict[str, tuple[int, float]] = {}
+        self._row = np.empty(len(INPUT_COLUMNS))
+
+    def on_bar(self, bar: Bar) -> np.ndarray:
+        """Update `bar.symbol`'s features with one closed bar; return its feature row (a copy)."""
+        ts_ns = int(bar.ts.value)
+        if bar.symbol in self.references:
+            self._ref_close[bar.symbol] = (ts_ns, bar.close)
+        return self._compute(bar, ts_ns)
+
+    def on_bars(self, bars: Iterable[Bar]) -> list[tuple[Bar, np.ndarray]]:
+        """Feed bars of one or more `ts`; each `ts` sees every reference bar given for it."""
+        ordered = sorted(bars, key=lambda b: (b.ts, b.symbol))
+        results = []
+        for _, same_ts in groupby(ordered, key=lambda b: b.ts):
+            group = list(same_ts)
+            ts_ns = int(group[0].ts.value)
+            for bar in group:
+                if bar.symbol in self.references:
+                    self._ref_close[bar.symbol] = (ts_ns, bar.close)
+            results += [(bar, self._compute(bar, ts_ns)) for bar in group]
+        return results
+
+    def _compute(self, bar: Bar, ts_ns: int) -> np.ndarray:
+        row = self._row
+        row[0], row[1], row[2], row[3], row[4] = bar.open, bar.high, bar.low, bar.close, bar.volume
+        row[5] = self._reference(self.references[0], ts_ns)
+        row[6] = self._reference(self.references[1], ts_ns)
+        cursor = self.funding.get(bar.symbol)
+        row[7], row[8] = cursor.asof(ts_ns) if cursor else (math.nan, math.nan)
+        row[9], row[10] = self.fear_greed.asof(ts_ns) if self.fear_greed else (math.nan, math.nan)
+        stream = self._symbols.get(bar.symbol)
+        if stream is None:
+            stream = self._symbols[bar.symbol] = SymbolStream(self.features)
+        return stream.update(ts_ns, row).copy()
+
+    def _reference(self, symbol: str, ts_ns: int) -> float:
+        seen = self._ref_close.get(symbol)
+        return seen[1] if seen is not None and seen[0] == ts_ns else math.nan

@@ -1,0 +1,92 @@
+"""Build the feature frame of every pair from a data folder and write it as Parquet."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from edgecraft.core.errors import ConfigError
+from edgecraft.data.layout import DataLayout
+from edgecraft.data.store import write_parquet_atomic
+from edgecraft.data.symbols import exchange_id
+from edgecraft.features.config import FeaturesConfig
+from edgecraft.features.featureset import FeatureSet
+from edgecraft.features.inputs import EventCursor, build_inputs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SymbolFeatures:
+    """One symbol's feature frame and where it was written."""
+
+    symbol: str
+    rows: int
+    path: Path | None
+
+
+class FeatureBuilder:
+    """Loads bars and external series from a data folder and builds each symbol's features."""
+
+    def __init__(self, layout: DataLayout, config: FeaturesConfig, market: str = "spot") -> None:
+        self.layout = layout
+        self.config = config
+        self.market = market
+        self.features: FeatureSet = config.build()
+        self._fear_greed = layout.load_fear_greed()
+
+    def symbols(self) -> list[str]:
+        return list(self.layout.bar_files(self.market, self.config.base_timeframe))
+
+    def load(self, symbols: list[str]) -> pd.DataFrame:
+        """Bars of `symbols` and of the references (needed for cross-asset features)."""
+        wanted = list(dict.fromkeys([*symbols, *self.config.references]))
+        available = set(self.symbols())
+        missing_refs = [s for s in self.config.references if s not in available]
+        if missing_refs:
+            raise ConfigError(f"reference symbols {missing_refs} have no {self.market} "
+                              f"{self.config.base_timeframe} bars in {self.layout.root}")
+        return self.layout.load_bars(self.market, self.config.base_timeframe, wanted)
+
+    def build(self, bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
+        """The feature frame of one symbol, indexed by (ts, symbol)."""
+        own = bars.xs(symbol, level="symbol")
+        ref, ref2 = (bars.xs(s, level="symbol")["close"] for s in self.config.references)
+        funding = self.layout.load_funding(symbol)
+        x = build_inputs(
+            own, ref, ref2,
+            EventCursor(funding) if funding is not None else None,
+            EventCursor(self._fear_greed, self.config.fear_greed_delay())
+            if self._fear_greed is not None else None,
+        )
+        index = pd.MultiIndex.from_arrays([own.index, [symbol] * len(own)], names=["ts", "symbol"])
+        return self.features.frame(index, x)
+
+
+def build_features(layout: DataLayout, config: FeaturesConfig, out: Path | None,
+                   symbols: list[str] | None = None, market: str = "spot",
+                   progress: Callable[[str], None] | None = None) -> list[SymbolFeatures]:
+    """Build (and, with `out`, write) the features of `symbols` (default: every pair in the folder).
+
+    Files are written to ``out/features_{market}_{timeframe}/{SYMBOL}.parquet``, one per symbol,
+    each atomically; DuckDB or pandas read the folder as one table.
+    """
+    builder = FeatureBuilder(layout, config, market)
+    chosen = symbols or builder.symbols()
+    bars = builder.load(chosen)
+    results = []
+    for symbol in chosen:
+        frame = builder.build(bars, symbol)
+        path = None
+        if out is not None:
+            path = out / f"features_{market}_{config.base_timeframe}" / f"{exchange_id(symbol)}.parquet"
+            write_parquet_atomic(frame.reset_index(), path)
+        log.info("symbol=%s rows=%d columns=%d", symbol, len(frame), frame.shape[1])
+        results.append(SymbolFeatures(symbol, len(frame), path))
+        if progress:
+            progress(symbol)
+    return results
