@@ -7,16 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgecraft.core.errors import ConfigError, DataError
-from edgecraft.data.layout import DataLayout, default_data_dir
-from edgecraft.features.config import FeaturesConfig
 from edgecraft.pipeline.checks import validate_paths
-from edgecraft.pipeline.features import build_features
+from edgecraft.pipeline.features import build_features, load_features_config
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Crypto market data to leak-free features and risk-controlled signals.")
@@ -78,16 +75,15 @@ def features(
 ) -> None:
     """Build the feature frame of every pair and write it as Parquet."""
     try:
-        settings = FeaturesConfig(**(yaml.safe_load(config.read_text()) or {})) if config else (
-            FeaturesConfig())
-        layout = DataLayout(data or default_data_dir())
-        chosen = symbols or list(layout.bar_files(market, settings.base_timeframe))
+        settings = load_features_config(config)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err_console) as progress:
-            task = progress.add_task("features", total=len(chosen))
-            results = build_features(layout, settings, out, chosen, market,
-                                     lambda s: progress.update(task, advance=1, description=s))
-    except (DataError, ConfigError, ValueError) as exc:
+            task = progress.add_task("loading bars", total=None)
+            results = build_features(
+                data, settings, out, symbols, market,
+                lambda s, done, total: progress.update(task, completed=done, total=total,
+                                                       description=s))
+    except (DataError, ConfigError) as exc:
         err_console.print(f"error: {exc}", highlight=False)
         raise typer.Exit(1) from exc
     total = sum(r.rows for r in results)

@@ -32,5 +32,5 @@ class DataError(EdgecraftError):
         super().__init__(f"{len(problems)} problem(s) in input data:\n{shown}{more}")
 
 
-class ConfigError(EdgecraftError):
+class ConfigError(EdgecraftError, ValueError):
     """A setting is invalid or names something unknown."""

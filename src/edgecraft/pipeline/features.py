@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
+from pydantic import ValidationError
 
 from edgecraft.core.errors import ConfigError
-from edgecraft.data.layout import DataLayout
+from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.data.store import write_parquet_atomic
-from edgecraft.data.symbols import exchange_id
+from edgecraft.data.symbols import exchange_id, unify
 from edgecraft.features.config import FeaturesConfig
 from edgecraft.features.featureset import FeatureSet
 from edgecraft.features.inputs import EventCursor, build_inputs
@@ -67,16 +69,35 @@ class FeatureBuilder:
         return self.features.frame(index, x)
 
 
-def build_features(layout: DataLayout, config: FeaturesConfig, out: Path | None,
+def load_features_config(path: Path | None) -> FeaturesConfig:
+    """Read FeaturesConfig fields from a YAML file; the defaults when `path` is None."""
+    if path is None:
+        return FeaturesConfig()
+    try:
+        fields = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    if not isinstance(fields, dict):
+        raise ConfigError(f"config {path} must be a mapping of FeaturesConfig fields")
+    try:
+        return FeaturesConfig(**fields)
+    except ValidationError as exc:
+        raise ConfigError(f"config {path}: {exc}") from exc
+
+
+def build_features(data: Path | None, config: FeaturesConfig, out: Path | None,
                    symbols: list[str] | None = None, market: str = "spot",
-                   progress: Callable[[str], None] | None = None) -> list[SymbolFeatures]:
+                   progress: Callable[[str, int, int], None] | None = None,
+                   ) -> list[SymbolFeatures]:
     """Build (and, with `out`, write) the features of `symbols` (default: every pair in the folder).
 
-    Files are written to ``out/features_{market}_{timeframe}/{SYMBOL}.parquet``, one per symbol,
-    each atomically; DuckDB or pandas read the folder as one table.
+    `data` is the data folder (default: `EDGECRAFT_DATA`, else ../shared/data). Files are written
+    to ``out/features_{market}_{timeframe}/{SYMBOL}.parquet``, one per symbol, each atomically;
+    DuckDB or pandas read the folder as one table. `progress(symbol, done, total)` is called after
+    each symbol.
     """
-    builder = FeatureBuilder(layout, config, market)
-    chosen = symbols or builder.symbols()
+    builder = FeatureBuilder(DataLayout(data or default_data_dir()), config, market)
+    chosen = [unify(s) for s in symbols] if symbols else builder.symbols()
     bars = builder.load(chosen)
     results = []
     for symbol in chosen:
@@ -88,5 +109,5 @@ def build_features(layout: DataLayout, config: FeaturesConfig, out: Path | None,
         log.info("symbol=%s rows=%d columns=%d", symbol, len(frame), frame.shape[1])
         results.append(SymbolFeatures(symbol, len(frame), path))
         if progress:
-            progress(symbol)
+            progress(symbol, len(results), len(chosen))
     return results
