@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from edgecraft.core.errors import Problem
 from edgecraft.data.schemas import Schema
 
-_TZ_SUFFIX = re.compile(r"(Z|[+-]\d{2}:?\d{2}|\s*UTC)$", re.IGNORECASE)
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\s*UTC)$", re.IGNORECASE)
 # integer epoch timestamps are read as milliseconds (Binance's unit); plausible span 2009..2100
 _EPOCH_MS_RANGE = (1_230_768_000_000, 4_102_444_800_000)
 _MAX_CELL_PROBLEMS = 200  # per column: a wholly broken column is reported by its first cells
@@ -41,24 +41,24 @@ def read_raw(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
                                       "or .feather")]
 
 
-def typed_columns(raw: pd.DataFrame, schema: Schema, file: str) -> tuple[pd.DataFrame, list[Problem]]:
-    """Convert each known column to its schema type; bad cells become NaN/NaT and are reported."""
+def typed_columns(raw: pd.DataFrame, schema: Schema, file: str,
+                  from_text: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert each known column to its schema type; bad cells become NaN/NaT and are reported.
+
+    `from_text`: the frame came from a text file (CSV), so every cell is parsed from its text;
+    otherwise (Parquet, frames in memory) a column of the wrong type is itself the problem.
+    """
     problems: list[Problem] = []
     out = {}
     for column in raw.columns:
         kind = schema.column_type(column)
         if kind is None:
             continue
-        values, found = _convert(raw[column], kind, column, file)
+        convert = _from_text if from_text else _from_typed
+        values, found = convert(raw[column], kind, column, file)
         out[column] = values
         problems += found
     return pd.DataFrame(out, index=pd.RangeIndex(len(raw))), problems
-
-
-def _convert(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Series, list[Problem]]:
-    if col.dtype == object and col.map(lambda v: isinstance(v, str)).all():
-        return _from_text(col, kind, name, file)
-    return _from_typed(col, kind, name, file)
 
 
 def _from_typed(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Series, list[Problem]]:
@@ -89,7 +89,9 @@ def _from_typed(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Ser
 def _from_text(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Series, list[Problem]]:
     text = col.str.strip()
     blank = text.eq("")
-    problems = [Problem(file, int(i) + 1, f"{name} is empty") for i in np.flatnonzero(blank)]
+    # an empty numeric cell is a missing value, reported once by the value checks
+    problems = [] if kind in ("float", "int") else [
+        Problem(file, int(i) + 1, f"{name} is empty") for i in np.flatnonzero(blank)]
     if kind == "str":
         return text.where(~blank, None), problems[:_MAX_CELL_PROBLEMS]
     if kind == "time":

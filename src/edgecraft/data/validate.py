@@ -60,15 +60,16 @@ def validate_file(path: Path, schema: Schema | None = None, timeframe: str | Non
                                                     "schema (OHLCV bars need timestamp, open, high, "
                                                     "low, close, volume)")]
         return report
-    return validate_frame(raw, schema, str(path), timeframe or _timeframe_from_name(path.name))
+    return validate_frame(raw, schema, str(path), timeframe or _timeframe_from_name(path.name),
+                          from_text=path.suffix.lower() == ".csv")
 
 
-def validate_frame(raw: pd.DataFrame, schema: Schema, name: str,
-                   timeframe: str | None = None) -> Report:
+def validate_frame(raw: pd.DataFrame, schema: Schema, name: str, timeframe: str | None = None,
+                   from_text: bool = False) -> Report:
     """Check a frame (as read from a file, or about to be written) against `schema`."""
     report = Report(file=name, kind=schema.kind, rows=len(raw))
     report.problems = _column_problems(list(raw.columns), schema, name)
-    frame, cell_problems = typed_columns(raw, schema, name)
+    frame, cell_problems = typed_columns(raw, schema, name, from_text)
     report.problems += cell_problems
     report.problems += _value_problems(frame, schema, name)
     report.notes += [f"{c}: {n} missing value(s), allowed for this column"
@@ -111,7 +112,7 @@ def _value_problems(frame: pd.DataFrame, schema: Schema, file: str) -> list[Prob
         if schema.column_type(column) in ("float", "int"):
             values = frame[column].to_numpy(dtype="float64")
             for i in np.flatnonzero(np.isnan(values) & (not schema.is_nullable(column))):
-                problems.append(Problem(file, int(i) + 1, f"{column} is NaN"))
+                problems.append(Problem(file, int(i) + 1, f"{column} is missing (NaN)"))
             for i in np.flatnonzero(np.isinf(values)):
                 problems.append(Problem(file, int(i) + 1, f"{column} is infinite ({values[i]})"))
     for column in schema.positive:
