@@ -1,0 +1,154 @@
+"""A local HTTP server that answers like Binance's REST API (documented formats), from real data.
+
+Serves exchangeInfo, klines (spot /api/v3, USD-M /fapi/v1) and fundingRate, and plays scripted
+faults: a 429 with Retry-After, or a response slower than the client's timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+
+
+def _spot_symbol(symbol: str, base: str, quote: str) -> dict:
+    return {
+        "symbol": symbol, "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
+        "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
+        "orderTypes": ["LIMIT", "MARKET"], "icebergAllowed": True, "ocoAllowed": True,
+        "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000.00",
+             "tickSize": "0.01"},
+            {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000.0",
+             "stepSize": "0.00001"},
+        ],
+        "permissions": [], "permissionSets": [["SPOT"]],
+    }
+
+
+def _perp_symbol(symbol: str, base: str, quote: str) -> dict:
+    return {
+        "symbol": symbol, "pair": symbol, "contractType": "PERPETUAL",
+        "deliveryDate": 4133404800000, "onboardDate": 1569398400000, "status": "TRADING",
+        "baseAsset": base, "quoteAsset": quote, "marginAsset": quote, "pricePrecision": 2,
+        "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8,
+        "underlyingType": "COIN", "settlePlan": 0, "triggerProtect": "0.0500",
+        "filters": [
+            {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764",
+             "tickSize": "0.10"},
+            {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},
+        ],
+        "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+    }
+
+
+class BinanceReplay:
+    """Serve `klines` (file frames: timestamp = open time) and `funding` per exchange symbol."""
+
+    def __init__(self, klines: dict[str, pd.DataFrame], funding: dict[str, pd.DataFrame],
+                 now: pd.Timestamp, timeframe: str = "1h") -> None:
+        self.klines = klines
+        self.funding = funding
+        self.now = now
+        self.step_ms = int(pd.Timedelta(timeframe).value // 1_000_000)
+        self.faults: list[tuple[str, str]] = []  # (path prefix, "429" | "timeout:<seconds>")
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> BinanceReplay:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        replay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                parts = urlsplit(self.path)
+                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                replay.requests.append((parts.path, query))
+                for i, (prefix, fault) in enumerate(replay.faults):
+                    if parts.path.startswith(prefix):
+                        del replay.faults[i]
+                        if fault == "429":
+                            return self._send(429, {"code": -1003, "msg": "Too many requests."},
+                                              {"Retry-After": "1"})
+                        time.sleep(float(fault.split(":")[1]))
+                        break
+                status, body = replay.answer(parts.path, query)
+                self._send(status, body)
+
+            def _send(self, status: int, body: object, headers: dict | None = None) -> None:
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout test)
+
+        return Handler
+
+    def answer(self, path: str, query: dict[str, str]) -> tuple[int, object]:
+        now_ms = int(self.now.value // 1_000_000)
+        pairs = [(s, s[:-4], s[-4:]) for s in self.klines]
+        if path == "/api/v3/exchangeInfo":
+            return 200, {"timezone": "UTC", "serverTime": now_ms, "rateLimits": [],
+                         "exchangeFilters": [], "symbols": [_spot_symbol(*p) for p in pairs]}
+        if path == "/fapi/v1/exchangeInfo":
+            return 200, {"timezone": "UTC", "serverTime": now_ms, "rateLimits": [],
+                         "exchangeFilters": [], "assets": [],
+                         "symbols": [_perp_symbol(*p) for p in pairs]}
+        if path in ("/api/v3/klines", "/fapi/v1/klines"):
+            return self._klines(query, now_ms)
+        if path == "/fapi/v1/fundingRate":
+            return self._funding(query, now_ms)
+        return 404, {"code": -1, "msg": f"no route {path}"}
+
+    def _klines(self, query: dict[str, str], now_ms: int) -> tuple[int, object]:
+        frame = self.klines.get(query.get("symbol", ""))
+        if frame is None:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        open_ms = frame["timestamp"].dt.as_unit("ms").astype("int64").to_numpy()
+        keep = (open_ms >= int(query.get("startTime", 0))) & (open_ms <= now_ms)
+        limit = min(int(query.get("limit", 500)), 1000)
+        rows = []
+        for (_, r), t in zip(frame[keep].head(limit).iterrows(), open_ms[keep][:limit],
+                             strict=True):
+            partial = t + self.step_ms > now_ms  # the bar still open at `now`
+            close = r["open"] if partial else r["close"]
+            rows.append([int(t), f"{r['open']}", f"{max(r['open'], close)}" if partial else
+                         f"{r['high']}", f"{min(r['open'], close)}" if partial else f"{r['low']}",
+                         f"{close}", f"{r['volume']}", int(t + self.step_ms - 1), "0", 100,
+                         f"{r['volume'] / 2}", "0", "0"])
+        return 200, rows
+
+    def _funding(self, query: dict[str, str], now_ms: int) -> tuple[int, object]:
+        frame = self.funding.get(query.get("symbol", ""))
+        if frame is None:
+            return 200, []
+        ms = frame["timestamp"].dt.as_unit("ms").astype("int64").to_numpy()
+        keep = (ms >= int(query.get("startTime", 0))) & (ms <= now_ms)
+        limit = min(int(query.get("limit", 100)), 1000)
+        return 200, [{"symbol": query["symbol"], "fundingTime": int(t) + 3,  # exchange ms offset
+                      "fundingRate": f"{rate:.8f}", "markPrice": "0"}
+                     for t, rate in zip(ms[keep][:limit], frame["funding_rate"][keep][:limit],
+                                        strict=True)]
