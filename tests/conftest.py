@@ -31,7 +31,11 @@ def real_bars(layout: DataLayout) -> pd.DataFrame:
 def eth_inputs(layout: DataLayout, real_bars: pd.DataFrame):
     """ETH/USDT's full input matrix (bars, BTC and ETH closes, funding, Fear & Greed) and its ts."""
     eth = real_bars.xs("ETH/USDT", level="symbol")
-    x = build_inputs(eth, real_bars.xs("BTC/USDT", level="symbol")["close"], eth["close"],
-                     EventCursor(layout.load_funding("ETH/USDT")),
-                     EventCursor(layout.load_fear_greed(), pd.Timedelta("1h")))
+    x = build_inputs(
+        eth,
+        real_bars.xs("BTC/USDT", level="symbol")["close"],
+        eth["close"],
+        EventCursor(layout.load_funding("ETH/USDT")),
+        EventCursor(layout.load_fear_greed(), pd.Timedelta("1h")),
+    )
     return eth.index.as_unit("ns").asi8, x, LAYOUT

@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 
 
-def make_bars(n: int = 500, symbols: tuple[str, ...] = ("BTC/USDT",), seed: int = 0,
-              start: str = "2024-01-01 01:00", freq: str = "1h") -> pd.DataFrame:
+def make_bars(
+    n: int = 500,
+    symbols: tuple[str, ...] = ("BTC/USDT",),
+    seed: int = 0,
+    start: str = "2024-01-01 01:00",
+    freq: str = "1h",
+) -> pd.DataFrame:
     """Bars indexed (ts, symbol), ts = close time, with consistent OHLC and positive volume."""
     rng = np.random.default_rng(seed)
     ts = pd.date_range(start, periods=n, freq=freq, tz="UTC", name="ts")
@@ -18,9 +23,12 @@ def make_bars(n: int = 500, symbols: tuple[str, ...] = ("BTC/USDT",), seed: int 
         high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.005, n))
         low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.005, n))
         volume = rng.lognormal(3, 0.5, n)
-        frames.append(pd.DataFrame(
-            {"open": open_, "high": high, "low": low, "close": close, "volume": volume},
-            index=pd.MultiIndex.from_arrays([ts, [symbol] * n], names=["ts", "symbol"])))
+        frames.append(
+            pd.DataFrame(
+                {"open": open_, "high": high, "low": low, "close": close, "volume": volume},
+                index=pd.MultiIndex.from_arrays([ts, [symbol] * n], names=["ts", "symbol"]),
+            )
+        )
     return pd.concat(frames).sort_index()
 
 
@@ -28,4 +36,5 @@ def to_file_frame(bars: pd.DataFrame, freq: str = "1h") -> pd.DataFrame:
     """One symbol's bars as a file holds them: `timestamp` = open time, plain columns."""
     one = bars.droplevel("symbol")
     return one.reset_index(names="timestamp").assign(
-        timestamp=lambda f: f["timestamp"] - pd.Timedelta(freq))
+        timestamp=lambda f: f["timestamp"] - pd.Timedelta(freq)
+    )

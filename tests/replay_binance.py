@@ -17,41 +17,79 @@ import pandas as pd
 
 def _spot_symbol(symbol: str, base: str, quote: str) -> dict:
     return {
-        "symbol": symbol, "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
-        "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
-        "orderTypes": ["LIMIT", "MARKET"], "icebergAllowed": True, "ocoAllowed": True,
-        "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+        "symbol": symbol,
+        "status": "TRADING",
+        "baseAsset": base,
+        "baseAssetPrecision": 8,
+        "quoteAsset": quote,
+        "quotePrecision": 8,
+        "quoteAssetPrecision": 8,
+        "orderTypes": ["LIMIT", "MARKET"],
+        "icebergAllowed": True,
+        "ocoAllowed": True,
+        "isSpotTradingAllowed": True,
+        "isMarginTradingAllowed": False,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000.00",
-             "tickSize": "0.01"},
-            {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000.0",
-             "stepSize": "0.00001"},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.01",
+                "maxPrice": "1000000.00",
+                "tickSize": "0.01",
+            },
+            {
+                "filterType": "LOT_SIZE",
+                "minQty": "0.00001",
+                "maxQty": "9000.0",
+                "stepSize": "0.00001",
+            },
         ],
-        "permissions": [], "permissionSets": [["SPOT"]],
+        "permissions": [],
+        "permissionSets": [["SPOT"]],
     }
 
 
 def _perp_symbol(symbol: str, base: str, quote: str) -> dict:
     return {
-        "symbol": symbol, "pair": symbol, "contractType": "PERPETUAL",
-        "deliveryDate": 4133404800000, "onboardDate": 1569398400000, "status": "TRADING",
-        "baseAsset": base, "quoteAsset": quote, "marginAsset": quote, "pricePrecision": 2,
-        "quantityPrecision": 3, "baseAssetPrecision": 8, "quotePrecision": 8,
-        "underlyingType": "COIN", "settlePlan": 0, "triggerProtect": "0.0500",
+        "symbol": symbol,
+        "pair": symbol,
+        "contractType": "PERPETUAL",
+        "deliveryDate": 4133404800000,
+        "onboardDate": 1569398400000,
+        "status": "TRADING",
+        "baseAsset": base,
+        "quoteAsset": quote,
+        "marginAsset": quote,
+        "pricePrecision": 2,
+        "quantityPrecision": 3,
+        "baseAssetPrecision": 8,
+        "quotePrecision": 8,
+        "underlyingType": "COIN",
+        "settlePlan": 0,
+        "triggerProtect": "0.0500",
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764",
-             "tickSize": "0.10"},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.10",
+                "maxPrice": "4529764",
+                "tickSize": "0.10",
+            },
             {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},
         ],
-        "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+        "orderTypes": ["LIMIT", "MARKET"],
+        "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
     }
 
 
 class BinanceReplay:
     """Serve `klines` (file frames: timestamp = open time) and `funding` per exchange symbol."""
 
-    def __init__(self, klines: dict[str, pd.DataFrame], funding: dict[str, pd.DataFrame],
-                 now: pd.Timestamp, timeframe: str = "1h") -> None:
+    def __init__(
+        self,
+        klines: dict[str, pd.DataFrame],
+        funding: dict[str, pd.DataFrame],
+        now: pd.Timestamp,
+        timeframe: str = "1h",
+    ) -> None:
         self.klines = klines
         self.funding = funding
         self.now = now
@@ -85,8 +123,11 @@ class BinanceReplay:
                     if parts.path.startswith(prefix):
                         del replay.faults[i]
                         if fault == "429":
-                            return self._send(429, {"code": -1003, "msg": "Too many requests."},
-                                              {"Retry-After": "1"})
+                            return self._send(
+                                429,
+                                {"code": -1003, "msg": "Too many requests."},
+                                {"Retry-After": "1"},
+                            )
                         time.sleep(float(fault.split(":")[1]))
                         break
                 status, body = replay.answer(parts.path, query)
@@ -111,12 +152,22 @@ class BinanceReplay:
         now_ms = int(self.now.value // 1_000_000)
         pairs = [(s, s[:-4], s[-4:]) for s in self.klines]
         if path == "/api/v3/exchangeInfo":
-            return 200, {"timezone": "UTC", "serverTime": now_ms, "rateLimits": [],
-                         "exchangeFilters": [], "symbols": [_spot_symbol(*p) for p in pairs]}
+            return 200, {
+                "timezone": "UTC",
+                "serverTime": now_ms,
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "symbols": [_spot_symbol(*p) for p in pairs],
+            }
         if path == "/fapi/v1/exchangeInfo":
-            return 200, {"timezone": "UTC", "serverTime": now_ms, "rateLimits": [],
-                         "exchangeFilters": [], "assets": [],
-                         "symbols": [_perp_symbol(*p) for p in pairs]}
+            return 200, {
+                "timezone": "UTC",
+                "serverTime": now_ms,
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "assets": [],
+                "symbols": [_perp_symbol(*p) for p in pairs],
+            }
         if path in ("/api/v3/klines", "/fapi/v1/klines"):
             return self._klines(query, now_ms)
         if path == "/fapi/v1/fundingRate":
@@ -131,14 +182,27 @@ class BinanceReplay:
         keep = (open_ms >= int(query.get("startTime", 0))) & (open_ms <= now_ms)
         limit = min(int(query.get("limit", 500)), 1000)
         rows = []
-        for (_, r), t in zip(frame[keep].head(limit).iterrows(), open_ms[keep][:limit],
-                             strict=True):
+        for (_, r), t in zip(
+            frame[keep].head(limit).iterrows(), open_ms[keep][:limit], strict=True
+        ):
             partial = t + self.step_ms > now_ms  # the bar still open at `now`
             close = r["open"] if partial else r["close"]
-            rows.append([int(t), f"{r['open']}", f"{max(r['open'], close)}" if partial else
-                         f"{r['high']}", f"{min(r['open'], close)}" if partial else f"{r['low']}",
-                         f"{close}", f"{r['volume']}", int(t + self.step_ms - 1), "0", 100,
-                         f"{r['volume'] / 2}", "0", "0"])
+            rows.append(
+                [
+                    int(t),
+                    f"{r['open']}",
+                    f"{max(r['open'], close)}" if partial else f"{r['high']}",
+                    f"{min(r['open'], close)}" if partial else f"{r['low']}",
+                    f"{close}",
+                    f"{r['volume']}",
+                    int(t + self.step_ms - 1),
+                    "0",
+                    100,
+                    f"{r['volume'] / 2}",
+                    "0",
+                    "0",
+                ]
+            )
         return 200, rows
 
     def _funding(self, query: dict[str, str], now_ms: int) -> tuple[int, object]:
@@ -148,7 +212,17 @@ class BinanceReplay:
         ms = frame["timestamp"].dt.as_unit("ms").astype("int64").to_numpy()
         keep = (ms >= int(query.get("startTime", 0))) & (ms <= now_ms)
         limit = min(int(query.get("limit", 100)), 1000)
-        return 200, [{"symbol": query["symbol"], "fundingTime": int(t) + 3,  # exchange ms offset
-                      "fundingRate": f"{rate:.8f}", "markPrice": "0"}
-                     for t, rate in zip(ms[keep][:limit], frame["funding_rate"][keep][:limit],
-                                        strict=True)]
+        return (
+            200,
+            [
+                {
+                    "symbol": query["symbol"],
+                    "fundingTime": int(t) + 3,  # exchange ms offset
+                    "fundingRate": f"{rate:.8f}",
+                    "markPrice": "0",
+                }
+                for t, rate in zip(
+                    ms[keep][:limit], frame["funding_rate"][keep][:limit], strict=True
+                )
+            ],
+        )

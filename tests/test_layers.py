@@ -5,16 +5,34 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ORDER = ["core", "data", "features", "labels", "validation", "models", "signals", "risk",
-         "metrics", "monitoring", "engine", "backtest", "pipeline", "serving", "cli"]
+ORDER = [
+    "core",
+    "data",
+    "features",
+    "labels",
+    "validation",
+    "models",
+    "signals",
+    "risk",
+    "metrics",
+    "monitoring",
+    "engine",
+    "backtest",
+    "pipeline",
+    "serving",
+    "cli",
+]
 SRC = Path(__file__).resolve().parents[1] / "src" / "edgecraft"
 
 
 def _imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-            [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        names = (
+            [a.name for a in node.names]
+            if isinstance(node, ast.Import)
+            else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        )
         found |= {n.split(".")[1] for n in names if n.startswith("edgecraft.") and n.count(".")}
     return found
 

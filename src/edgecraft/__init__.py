@@ -1,3 +1,3 @@
-"""edgecraft: crypto market data to leak-free features, calibrated signals and risk-controlled orders."""
+"""edgecraft: crypto market data to leak-free features, calibrated signals, controlled risk."""
 
 __version__ = "0.1.0"

@@ -43,17 +43,17 @@ def test_feature_needs_only_its_warmup(name, eth_inputs):
     end = len(x) - 5000  # a point where every feature, funding and sentiment included, is defined
     if isinstance(feature, _EventSeries):
         # counted in publications: start at the row where the window's first publication arrived
-        times = x[:end + 1, layout[feature.inputs[1]]]
+        times = x[: end + 1, layout[feature.inputs[1]]]
         firsts = np.flatnonzero(np.r_[True, times[1:] != times[:-1]])
         start, later = firsts[-feature.window], firsts[-feature.window + 1]
     else:
         start = end - feature.warmup
         later = start + 1
-    short = feature.batch(x[start:end + 1], layout)
+    short = feature.batch(x[start : end + 1], layout)
     assert np.isfinite(full[end]).all(), f"undefined at {ts[end]}"
     np.testing.assert_allclose(short[-1], full[end], rtol=1e-3, atol=1e-9)
     if later <= end:  # any less history must leave the feature (partly) undefined
-        shorter = feature.batch(x[later:end + 1], layout)[-1]
+        shorter = feature.batch(x[later : end + 1], layout)[-1]
         assert np.isnan(shorter).any(), "a shorter history than the warm-up already gives a value"
 
 

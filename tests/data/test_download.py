@@ -26,8 +26,14 @@ def _downloader(server, store, now, timeout_ms=2000):
     exchange = make_exchange("binance", api_base=server.url, timeout_ms=timeout_ms)
     exchange.enableRateLimit = False
     waits: list[float] = []
-    return Downloader(exchange, store, page_limit=500, policy=RetryPolicy(attempts=4, backoff_s=0.01),
-                      now=lambda: now, sleep=waits.append), waits
+    return Downloader(
+        exchange,
+        store,
+        page_limit=500,
+        policy=RetryPolicy(attempts=4, backoff_s=0.01),
+        now=lambda: now,
+        sleep=waits.append,
+    ), waits
 
 
 def test_backfill_pages_retries_429_and_timeout_and_keeps_only_closed_bars(tmp_path, real_klines):
@@ -77,8 +83,9 @@ def test_funding_history_is_downloaded_rounded_and_resumed(tmp_path, real_klines
     assert len(waits) == 1
     series = DataLayout(tmp_path).load_funding("BTC/USDT")
     expected = funding.set_index("timestamp")["funding_rate"]
-    pd.testing.assert_series_equal(series, expected.loc[:now].rename_axis("ts"), check_freq=False,
-                                   check_index_type=False)
+    pd.testing.assert_series_equal(
+        series, expected.loc[:now].rename_axis("ts"), check_freq=False, check_index_type=False
+    )
 
 
 def test_persistent_rate_limit_gives_up_with_the_exchange_error(tmp_path, real_klines):
@@ -89,3 +96,33 @@ def test_persistent_rate_limit_gives_up_with_the_exchange_error(tmp_path, real_k
         downloader, _ = _downloader(server, ParquetStore(tmp_path), now)
         with pytest.raises(Exception, match="429|Too many"):
             downloader.bars("spot", "1h", "BTC/USDT", START)
+
+
+def test_cli_download_fills_a_data_folder_that_features_can_read(tmp_path, real_klines):
+    from typer.testing import CliRunner
+
+    from edgecraft.cli.main import app
+
+    klines, funding = real_klines
+    now = pd.Timestamp.now(tz="UTC")  # the CLI uses the real clock: every replayed bar is closed
+    with BinanceReplay({"BTCUSDT": klines, "ETHUSDT": klines}, {"BTCUSDT": funding}, now) as server:
+        result = CliRunner().invoke(
+            app,
+            [
+                "download",
+                "-s",
+                "BTC/USDT",
+                "-s",
+                "ETH/USDT",
+                "--data",
+                str(tmp_path),
+                "--since",
+                "2024-01-01",
+                "--funding",
+                "--api-base",
+                server.url,
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert f"BTC/USDT: {len(klines)} new 1h bar(s), {len(funding)} funding rate(s)" in result.output
+    assert DataLayout(tmp_path).load_bars("spot", "1h").shape[0] == 2 * len(klines)

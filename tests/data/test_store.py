@@ -1,4 +1,4 @@
-"""The Parquet store: atomic writes, appends without duplicates, DuckDB queries, refuses bad rows."""
+"""The Parquet store: atomic writes, appends without duplicates, DuckDB queries, no bad rows."""
 
 from __future__ import annotations
 
@@ -63,11 +63,16 @@ def test_store_is_a_data_folder_queried_by_duckdb(tmp_path, klines):
     store = ParquetStore(tmp_path)
     store.append_bars("spot", "1h", "BTC/USDT", klines)
     store.append_bars("spot", "1h", "ETH/USDT", klines.iloc[:30])
-    counts = store.query("select regexp_extract(filename, '_([A-Z]+)_1h', 1) as s, count(*) as n "
-                         "from bars group by 1 order by 1")
+    counts = store.query(
+        "select regexp_extract(filename, '_([A-Z]+)_1h', 1) as s, count(*) as n "
+        "from bars group by 1 order by 1"
+    )
     assert counts.to_dict("list") == {"s": ["BTCUSDT", "ETHUSDT"], "n": [100, 30]}
-    assert store.last_time(store.bars_path("spot", "1h", "BTC/USDT")) == klines["timestamp"].iloc[-1]
+    assert (
+        store.last_time(store.bars_path("spot", "1h", "BTC/USDT")) == klines["timestamp"].iloc[-1]
+    )
     assert store.last_time(store.bars_path("spot", "1h", "SOL/USDT")) is None
     bars = DataLayout(tmp_path).load_bars("spot", "1h")
     assert len(bars) == 130 and bars.index.get_level_values("ts")[0] == (
-        klines["timestamp"].iloc[0] + pd.Timedelta("1h"))
+        klines["timestamp"].iloc[0] + pd.Timedelta("1h")
+    )

@@ -1,4 +1,4 @@
-"""`validate` rejects each kind of bad input with file, row and problem, and accepts the real data."""
+"""`validate` rejects each kind of bad input by file, row and problem; it accepts the real data."""
 
 from __future__ import annotations
 
@@ -40,20 +40,38 @@ def _set(frame: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
 
 MUTATIONS = {
     "nan": (lambda f: _set(f, 7, "close", np.nan), 8, "close is missing \\(NaN\\)"),
-    "non_positive_price": (lambda f: _set(_set(f, 4, "low", -1.0), 4, "open", -1.0), 5,
-                           "low must be > 0, was -1.0"),
+    "non_positive_price": (
+        lambda f: _set(_set(f, 4, "low", -1.0), 4, "open", -1.0),
+        5,
+        "low must be > 0, was -1.0",
+    ),
     "negative_volume": (lambda f: _set(f, 9, "volume", -3.0), 10, "volume must be >= 0, was -3.0"),
     "high_below_low": (lambda f: _set(f, 11, "high", f.loc[11, "low"] * 0.5), 12, "is below low"),
-    "open_outside_range": (lambda f: _set(f, 12, "open", f.loc[12, "high"] * 1.1), 13,
-                           "open .* is outside \\[low"),
-    "close_outside_range": (lambda f: _set(f, 13, "close", f.loc[13, "low"] * 0.9), 14,
-                            "close .* is outside \\[low"),
-    "duplicate_timestamp": (lambda f: _set(f, 20, "timestamp", f.loc[19, "timestamp"]), 21,
-                            "duplicate timestamp .* \\(same as row 20\\)"),
-    "out_of_order": (lambda f: _set(f, 30, "timestamp", f.loc[2, "timestamp"]), 31,
-                     "out of order: earlier than row 30"),
-    "off_grid": (lambda f: _set(f, 40, "timestamp", f.loc[40, "timestamp"]
-                                + pd.Timedelta("17min")), 41, "is not on the 1h grid"),
+    "open_outside_range": (
+        lambda f: _set(f, 12, "open", f.loc[12, "high"] * 1.1),
+        13,
+        "open .* is outside \\[low",
+    ),
+    "close_outside_range": (
+        lambda f: _set(f, 13, "close", f.loc[13, "low"] * 0.9),
+        14,
+        "close .* is outside \\[low",
+    ),
+    "duplicate_timestamp": (
+        lambda f: _set(f, 20, "timestamp", f.loc[19, "timestamp"]),
+        21,
+        "duplicate timestamp .* \\(same as row 20\\)",
+    ),
+    "out_of_order": (
+        lambda f: _set(f, 30, "timestamp", f.loc[2, "timestamp"]),
+        31,
+        "out of order: earlier than row 30",
+    ),
+    "off_grid": (
+        lambda f: _set(f, 40, "timestamp", f.loc[40, "timestamp"] + pd.Timedelta("17min")),
+        41,
+        "is not on the 1h grid",
+    ),
 }
 
 
@@ -64,8 +82,11 @@ def test_validate_reports_file_row_and_problem(kind, suffix, good, tmp_path):
     path = _write(mutate(good), tmp_path / f"BTCUSDT-1h{suffix}")
     report = validate_file(path)
     assert not report.ok
-    hits = [p for p in report.problems if p.row == row and pd.Series([p.message]).str.contains(
-        pattern).iloc[0]]
+    hits = [
+        p
+        for p in report.problems
+        if p.row == row and pd.Series([p.message]).str.contains(pattern).iloc[0]
+    ]
     assert hits, [str(p) for p in report.problems]
     assert str(hits[0]).startswith(f"{path}: row {row}: ")
 
@@ -96,8 +117,9 @@ def test_csv_cells_that_do_not_parse_are_reported_by_row(good, tmp_path):
     lines[6] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n")
     report = validate_file(path)
-    assert any(p.row == 6 and "close 'abc' is not a valid float" in p.message
-               for p in report.problems), [str(p) for p in report.problems]
+    assert any(
+        p.row == 6 and "close 'abc' is not a valid float" in p.message for p in report.problems
+    ), [str(p) for p in report.problems]
 
 
 def test_naive_timestamps_are_rejected(good, tmp_path):
@@ -106,7 +128,8 @@ def test_naive_timestamps_are_rejected(good, tmp_path):
     assert any("naive timestamps" in p.message for p in parquet.problems)
     csv = tmp_path / "ETHUSDT-1h.csv"
     naive.assign(timestamp=naive["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
-        csv, index=False)
+        csv, index=False
+    )
     report = validate_file(csv)
     assert any(p.row == 1 and "is a naive timestamp" in p.message for p in report.problems)
 

@@ -24,9 +24,13 @@ def setup(layout, real_bars):
 
 def batch_frame(features, bars, symbol, funding, fear_greed, lag="1h") -> pd.DataFrame:
     own = bars.xs(symbol, level="symbol")
-    x = build_inputs(own, bars.xs(REFS[0], level="symbol")["close"],
-                     bars.xs(REFS[1], level="symbol")["close"], funding.get(symbol),
-                     EventCursor(fear_greed, pd.Timedelta(lag)))
+    x = build_inputs(
+        own,
+        bars.xs(REFS[0], level="symbol")["close"],
+        bars.xs(REFS[1], level="symbol")["close"],
+        funding.get(symbol),
+        EventCursor(fear_greed, pd.Timedelta(lag)),
+    )
     return features.frame(own.index, x)
 
 
@@ -34,9 +38,14 @@ def test_featureset_live_equals_batch_on_real_data(setup, real_bars):
     config, features, funding, fear_greed = setup
     bars = real_bars[real_bars.index.get_level_values("ts") >= "2021-01-01"]
     stream = FeatureStream(features, REFS, funding, EventCursor(fear_greed, pd.Timedelta("1h")))
-    records = [Bar(ts, sym, *vals) for (ts, sym), vals in zip(
-        bars.index, bars[["open", "high", "low", "close", "volume"]].itertuples(index=False),
-        strict=True)]
+    records = [
+        Bar(ts, sym, *vals)
+        for (ts, sym), vals in zip(
+            bars.index,
+            bars[["open", "high", "low", "close", "volume"]].itertuples(index=False),
+            strict=True,
+        )
+    ]
     live: dict[str, list[np.ndarray]] = {}
     for bar, row in stream.on_bars(records):
         live.setdefault(bar.symbol, []).append(row)
@@ -44,15 +53,17 @@ def test_featureset_live_equals_batch_on_real_data(setup, real_bars):
         expected = batch_frame(features, bars, symbol, funding, fear_greed).to_numpy()
         got = np.array(rows)
         assert got.shape == expected.shape
-        mismatch = ~((np.isnan(got) & np.isnan(expected))
-                     | np.isclose(got, expected, rtol=1e-9, atol=0))
+        mismatch = ~(
+            (np.isnan(got) & np.isnan(expected)) | np.isclose(got, expected, rtol=1e-9, atol=0)
+        )
         bad = sorted({features.columns[j] for j in np.flatnonzero(mismatch.any(axis=0))})
         assert not bad, f"{symbol}: live differs from batch in {bad}"
         assert np.isfinite(expected[-1]).mean() > 0.8
 
 
-@pytest.mark.parametrize("cut", ["2022-03-01 02:00", "2023-07-15 13:00", "2024-11-30 23:00",
-                                 "2025-01-01 00:00"])
+@pytest.mark.parametrize(
+    "cut", ["2022-03-01 02:00", "2023-07-15 13:00", "2024-11-30 23:00", "2025-01-01 00:00"]
+)
 def test_featureset_row_at_t_is_the_same_without_data_after_t(setup, real_bars, cut):
     _, features, funding, fear_greed = setup
     full = batch_frame(features, real_bars, "SOL/USDT", funding, fear_greed)
@@ -87,7 +98,8 @@ def test_funding_is_used_from_its_funding_time_on(setup, layout, real_bars):
     assert frame.loc[at, "funding_rate"] == rates[at]
     assert frame.loc[at - pd.Timedelta("1h"), "funding_rate"] == rates[at - pd.Timedelta("8h")]
     assert frame.loc[at, "funding_rate_change"] == pytest.approx(
-        rates[at] - rates[at - pd.Timedelta("8h")])
+        rates[at] - rates[at - pd.Timedelta("8h")]
+    )
 
 
 def test_fear_greed_is_used_only_after_its_publication_lag(setup, layout, real_bars):
@@ -121,8 +133,11 @@ def test_config_rejects_unknown_feature_and_bad_timeframe():
 
 def test_featureset_runs_on_15m_base_bars(layout):
     bars = layout.load_bars("perp", "15m", ["BTC/USDT"])
-    config = FeaturesConfig(base_timeframe="15m", timeframes=["15m", "1h", "4h"],
-                            features=[{"name": "rsi"}, {"name": "logret"}])
+    config = FeaturesConfig(
+        base_timeframe="15m",
+        timeframes=["15m", "1h", "4h"],
+        features=[{"name": "rsi"}, {"name": "logret"}],
+    )
     features = config.build()
     own = bars.xs("BTC/USDT", level="symbol")
     frame = features.frame(own.index, build_inputs(own))

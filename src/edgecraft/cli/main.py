@@ -13,21 +13,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgecraft.core.errors import ConfigError, DataError
 from edgecraft.pipeline.checks import validate_paths
+from edgecraft.pipeline.download import download as download_flow
 from edgecraft.pipeline.features import build_features, load_features_config
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Crypto market data to leak-free features and risk-controlled signals.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Crypto market data to leak-free features and risk-controlled signals.",
+)
 out_console = Console()
 err_console = Console(stderr=True)
 
-DataOption = Annotated[Path | None, typer.Option(
-    "--data", envvar="EDGECRAFT_DATA", help="Data folder laid out like ../shared/data.")]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data", envvar="EDGECRAFT_DATA", help="Data folder laid out like ../shared/data."
+    ),
+]
 
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(console=err_console, show_path=False)])
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
 
 
 @app.command()
@@ -48,15 +59,21 @@ def validate(
         others = [n for n in report.notes if not n.startswith("gap:")]
         if report.ok:
             extra = f", {len(gaps)} gap(s)" if gaps else ""
-            out_console.print(f"ok   {report.file} ({report.kind}, {report.rows} rows{extra})",
-                              highlight=False, soft_wrap=True)
+            out_console.print(
+                f"ok   {report.file} ({report.kind}, {report.rows} rows{extra})",
+                highlight=False,
+                soft_wrap=True,
+            )
         else:
             bad += 1
             for problem in report.problems[:max_lines]:
                 out_console.print(f"FAIL {problem}", highlight=False, soft_wrap=True)
             if len(report.problems) > max_lines:
-                out_console.print(f"FAIL {report.file}: ... and {len(report.problems) - max_lines} "
-                                  "more problem(s)", highlight=False)
+                out_console.print(
+                    f"FAIL {report.file}: ... and {len(report.problems) - max_lines} "
+                    "more problem(s)",
+                    highlight=False,
+                )
         for note in (gaps if show_gaps else []) + others:
             out_console.print(f"     {report.file}: {note}", highlight=False, soft_wrap=True)
     out_console.print(f"{len(reports) - bad} of {len(reports)} file(s) valid")
@@ -68,28 +85,78 @@ def validate(
 def features(
     data: DataOption = None,
     out: Annotated[Path, typer.Option(help="Folder for the feature Parquet files.")] = Path("out"),
-    symbols: Annotated[list[str] | None, typer.Option(
-        "--symbol", "-s", help="Pairs to build (default: every pair in the data folder).")] = None,
+    symbols: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--symbol", "-s", help="Pairs to build (default: every pair in the data folder)."
+        ),
+    ] = None,
     market: Annotated[str, typer.Option(help="spot or perp.")] = "spot",
-    config: Annotated[Path | None, typer.Option(help="YAML file with FeaturesConfig fields.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="YAML file with FeaturesConfig fields.")
+    ] = None,
 ) -> None:
     """Build the feature frame of every pair and write it as Parquet."""
     try:
         settings = load_features_config(config)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err_console) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
             task = progress.add_task("loading bars", total=None)
             results = build_features(
-                data, settings, out, symbols, market,
-                lambda s, done, total: progress.update(task, completed=done, total=total,
-                                                       description=s))
+                data,
+                settings,
+                out,
+                symbols,
+                market,
+                lambda s, done, total: progress.update(
+                    task, completed=done, total=total, description=s
+                ),
+            )
     except (DataError, ConfigError) as exc:
         err_console.print(f"error: {exc}", highlight=False)
         raise typer.Exit(1) from exc
     total = sum(r.rows for r in results)
     folder = results[0].path.parent if results and results[0].path else out
-    out_console.print(f"wrote {len(results)} symbol(s), {total} rows x "
-                      f"{len(settings.build().columns)} features to {folder}", highlight=False)
+    out_console.print(
+        f"wrote {len(results)} symbol(s), {total} rows x "
+        f"{len(settings.build().columns)} features to {folder}",
+        highlight=False,
+    )
+
+
+@app.command()
+def download(
+    symbols: Annotated[list[str], typer.Option("--symbol", "-s", help="Pairs, e.g. BTC/USDT.")],
+    data: Annotated[Path, typer.Option(envvar="EDGECRAFT_DATA", help="Data folder to fill.")],
+    timeframe: Annotated[str, typer.Option(help="Bar size.")] = "1h",
+    market: Annotated[str, typer.Option(help="spot or perp.")] = "spot",
+    since: Annotated[str, typer.Option(help="First bar (UTC) when the folder has none.")] = (
+        "2018-01-01"
+    ),
+    funding: Annotated[bool, typer.Option(help="Also fetch perpetual funding rates.")] = False,
+    exchange: Annotated[str, typer.Option(help="CCXT exchange id.")] = "binance",
+    api_base: Annotated[
+        str | None, typer.Option(help="Send REST calls to this base URL instead (mirror or proxy).")
+    ] = None,
+) -> None:
+    """Backfill closed bars from the exchange, resuming from the last stored bar."""
+    try:
+        results = download_flow(
+            data, symbols, timeframe, market, since, funding, exchange, api_base
+        )
+    except (DataError, ConfigError) as exc:
+        err_console.print(f"error: {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    for r in results:
+        extra = f", {r.funding_added} funding rate(s)" if r.funding_added is not None else ""
+        out_console.print(
+            f"{r.symbol}: {r.bars_added} new {timeframe} bar(s){extra}", highlight=False
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def timeframe_delta(timeframe: str) -> pd.Timedelta:
 
 
 def bucket_end_ns(close_ns: np.ndarray, timeframe: str) -> np.ndarray:
-    """Map bar close times (int64 ns since epoch, UTC) to the close time of their `timeframe` bucket.
+    """Map bar close times (int64 ns since the epoch, UTC) to their `timeframe` bucket's close.
 
     Buckets are aligned on the epoch, so 4h buckets close at 00:00, 04:00, ... and 1d buckets at
     00:00 UTC. A bar closing exactly on a boundary is the last bar of the bucket that closes then.

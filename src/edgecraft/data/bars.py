@@ -19,12 +19,14 @@ from edgecraft.data.validate import Report, validate_file
 log = logging.getLogger(__name__)
 
 TIME_LABELS = ("open", "close")
-_NAME = re.compile(r"(?:[a-z0-9]+_(?:spot|usdm)_)?([A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)?)"
-                   r"[_-](\d+[mhd])$")
+_NAME = re.compile(
+    r"(?:[a-z0-9]+_(?:spot|usdm)_)?([A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)?)"
+    r"[_-](\d+[mhd])$"
+)
 
 
 def parse_bar_file_name(path: Path) -> tuple[str | None, str | None]:
-    """Read (symbol, timeframe) from names like binance_spot_BTCUSDT_1h.parquet or BTC_USDT-1h.csv."""
+    """Read (symbol, timeframe) from binance_spot_BTCUSDT_1h.parquet or BTC_USDT-1h.csv names."""
     match = _NAME.fullmatch(path.stem)
     if not match:
         return None, None
@@ -46,8 +48,9 @@ def checked(report: Report) -> pd.DataFrame:
     return report.frame
 
 
-def load_bar_file(path: Path, symbol: str | None = None, timeframe: str | None = None,
-                  time_label: str = "open") -> pd.DataFrame:
+def load_bar_file(
+    path: Path, symbol: str | None = None, timeframe: str | None = None, time_label: str = "open"
+) -> pd.DataFrame:
     """Load one OHLCV file (CSV, Parquet or Feather) into the Bars contract.
 
     Parameters
@@ -64,16 +67,31 @@ def load_bar_file(path: Path, symbol: str | None = None, timeframe: str | None =
     name_symbol, name_timeframe = parse_bar_file_name(path)
     timeframe = timeframe or name_timeframe
     if timeframe is None:
-        raise DataError([Problem(str(path), None, "timeframe unknown: put it in the file name "
-                                                  "(e.g. BTCUSDT-1h.csv) or pass --timeframe")])
+        raise DataError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "timeframe unknown: put it in the file name "
+                    "(e.g. BTCUSDT-1h.csv) or pass --timeframe",
+                )
+            ]
+        )
     frame = checked(validate_file(path, OHLCV, timeframe))
     if "symbol" in frame:
         symbols = frame["symbol"].map(unify)
     elif symbol or name_symbol:
         symbols = pd.Series(unify(symbol or name_symbol), index=frame.index)
     else:
-        raise DataError([Problem(str(path), None, "symbol unknown: add a symbol column, name the "
-                                                  "file after it, or pass --symbol")])
+        raise DataError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "symbol unknown: add a symbol column, name the file after it, or pass --symbol",
+                )
+            ]
+        )
     shift = timeframe_delta(timeframe) if time_label == "open" else pd.Timedelta(0)
     ts = frame["timestamp"] + shift
     columns = [c for c in (*BAR_COLUMNS, "taker_buy_volume") if c in frame]

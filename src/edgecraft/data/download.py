@@ -22,10 +22,27 @@ from edgecraft.data.symbols import exchange_id, unify
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = (ccxt.RateLimitExceeded, ccxt.DDoSProtection, ccxt.RequestTimeout,
-             ccxt.ExchangeNotAvailable, ccxt.NetworkError)
-_KLINE_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume", "close_time",
-                  "quote_volume", "trades", "taker_buy_volume", "taker_buy_quote_volume", "ignore"]
+RETRYABLE = (
+    ccxt.RateLimitExceeded,
+    ccxt.DDoSProtection,
+    ccxt.RequestTimeout,
+    ccxt.ExchangeNotAvailable,
+    ccxt.NetworkError,
+)
+_KLINE_COLUMNS = [
+    "timestamp",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "trades",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+]
 
 
 @dataclass(frozen=True)
@@ -37,17 +54,20 @@ class RetryPolicy:
     max_backoff_s: float = 60.0
 
 
-def make_exchange(name: str = "binance", api_base: str | None = None,
-                  timeout_ms: int = 10_000) -> ccxt.Exchange:
+def make_exchange(
+    name: str = "binance", api_base: str | None = None, timeout_ms: int = 10_000
+) -> ccxt.Exchange:
     """A CCXT exchange with its built-in rate limiter on; `api_base` redirects every REST URL
     (a mirror, a proxy, or a local replay server) by replacing scheme and host."""
     if not hasattr(ccxt, name):
         raise ValueError(f"unknown exchange {name!r} for CCXT")
-    exchange = getattr(ccxt, name)({
-        "enableRateLimit": True,
-        "timeout": timeout_ms,
-        "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False},
-    })
+    exchange = getattr(ccxt, name)(
+        {
+            "enableRateLimit": True,
+            "timeout": timeout_ms,
+            "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False},
+        }
+    )
     if api_base:
         base = api_base.rstrip("/")
         exchange.urls["api"] = {
@@ -57,8 +77,9 @@ def make_exchange(name: str = "binance", api_base: str | None = None,
     return exchange
 
 
-def with_retries(call: Callable[[], Any], policy: RetryPolicy,
-                 sleep: Callable[[float], None] = time.sleep) -> Any:
+def with_retries(
+    call: Callable[[], Any], policy: RetryPolicy, sleep: Callable[[float], None] = time.sleep
+) -> Any:
     """Run `call`, retrying rate-limit and network errors with exponential backoff."""
     for attempt in range(policy.attempts):
         try:
@@ -75,10 +96,15 @@ def with_retries(call: Callable[[], Any], policy: RetryPolicy,
 class Downloader:
     """Fills a `ParquetStore` from one exchange; `now` is the clock (passed in, for closed bars)."""
 
-    def __init__(self, exchange: ccxt.Exchange, store: ParquetStore, page_limit: int = 1000,
-                 policy: RetryPolicy = RetryPolicy(),
-                 now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        exchange: ccxt.Exchange,
+        store: ParquetStore,
+        page_limit: int = 1000,
+        policy: RetryPolicy = RetryPolicy(),
+        now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.exchange = exchange
         self.store = store
         self.page_limit = page_limit
@@ -106,8 +132,13 @@ class Downloader:
                 break
             result = self.store.append_bars(market, timeframe, symbol, page)
             added += result.added
-            log.info("symbol=%s timeframe=%s rows=%d last=%s", symbol, timeframe, len(page),
-                     page["timestamp"].iloc[-1])
+            log.info(
+                "symbol=%s timeframe=%s rows=%d last=%s",
+                symbol,
+                timeframe,
+                len(page),
+                page["timestamp"].iloc[-1],
+            )
             start = page["timestamp"].iloc[-1] + step
         return added
 
@@ -120,16 +151,24 @@ class Downloader:
         perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
         added = 0
         while start <= self.now():
-            rows = with_retries(lambda: self.exchange.fetch_funding_rate_history(
-                perp, since=int(start.value // 1_000_000), limit=self.page_limit),
-                self.policy, self.sleep)
+            since_ms = int(start.value // 1_000_000)
+            rows = with_retries(
+                lambda since_ms=since_ms: self.exchange.fetch_funding_rate_history(
+                    perp, since=since_ms, limit=self.page_limit
+                ),
+                self.policy,
+                self.sleep,
+            )
             if not rows:
                 break
-            page = pd.DataFrame({
-                "timestamp": pd.to_datetime([r["timestamp"] for r in rows], unit="ms", utc=True)
-                .round("min"),
-                "funding_rate": [float(r["fundingRate"]) for r in rows],
-            })
+            page = pd.DataFrame(
+                {
+                    "timestamp": pd.to_datetime(
+                        [r["timestamp"] for r in rows], unit="ms", utc=True
+                    ).round("min"),
+                    "funding_rate": [float(r["fundingRate"]) for r in rows],
+                }
+            )
             page = page[page["timestamp"] >= start]
             if page.empty:
                 break
@@ -143,25 +182,42 @@ class Downloader:
             with_retries(self.exchange.load_markets, self.policy, self.sleep)
             self._markets_loaded = True
 
-    def _klines(self, market: str, timeframe: str, symbol: str,
-                start: pd.Timestamp) -> pd.DataFrame:
+    def _klines(
+        self, market: str, timeframe: str, symbol: str, start: pd.Timestamp
+    ) -> pd.DataFrame:
         since_ms = int(start.value // 1_000_000)
         if self.exchange.id == "binance":  # the raw endpoint keeps the taker-buy fields
-            request = {"symbol": exchange_id(symbol), "interval": timeframe,
-                       "startTime": since_ms, "limit": self.page_limit}
-            method = (self.exchange.publicGetKlines if market == "spot"
-                      else self.exchange.fapiPublicGetKlines)
+            request = {
+                "symbol": exchange_id(symbol),
+                "interval": timeframe,
+                "startTime": since_ms,
+                "limit": self.page_limit,
+            }
+            method = (
+                self.exchange.publicGetKlines
+                if market == "spot"
+                else self.exchange.fapiPublicGetKlines
+            )
             rows = with_retries(lambda: method(request), self.policy, self.sleep)
-            frame = pd.DataFrame(rows, columns=_KLINE_COLUMNS[: len(rows[0])] if rows else
-                                 _KLINE_COLUMNS)
-            frame = frame[["timestamp", "open", "high", "low", "close", "volume",
-                           "taker_buy_volume"]]
+            frame = pd.DataFrame(
+                rows, columns=_KLINE_COLUMNS[: len(rows[0])] if rows else _KLINE_COLUMNS
+            )
+            frame = frame[
+                ["timestamp", "open", "high", "low", "close", "volume", "taker_buy_volume"]
+            ]
         else:
-            ccxt_symbol = unify(symbol) if market == "spot" else (
-                f"{unify(symbol)}:{unify(symbol).split('/')[1]}")
-            rows = with_retries(lambda: self.exchange.fetch_ohlcv(
-                ccxt_symbol, timeframe, since=since_ms, limit=self.page_limit),
-                self.policy, self.sleep)
+            ccxt_symbol = (
+                unify(symbol)
+                if market == "spot"
+                else (f"{unify(symbol)}:{unify(symbol).split('/')[1]}")
+            )
+            rows = with_retries(
+                lambda: self.exchange.fetch_ohlcv(
+                    ccxt_symbol, timeframe, since=since_ms, limit=self.page_limit
+                ),
+                self.policy,
+                self.sleep,
+            )
             frame = pd.DataFrame(rows, columns=_KLINE_COLUMNS[:6])
         frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("int64"), unit="ms", utc=True)
         for column in frame.columns[1:]:

@@ -48,8 +48,9 @@ class DataLayout:
                 files[symbol] = path
         return files
 
-    def load_bars(self, market: str = "spot", timeframe: str = "1h",
-                  symbols: list[str] | None = None) -> pd.DataFrame:
+    def load_bars(
+        self, market: str = "spot", timeframe: str = "1h", symbols: list[str] | None = None
+    ) -> pd.DataFrame:
         """Load validated bars of several symbols into one (ts, symbol) frame."""
         files = self.bar_files(market, timeframe)
         wanted = [unify(s) for s in symbols] if symbols else list(files)
@@ -65,8 +66,11 @@ class DataLayout:
         if not path.exists():
             return None
         frame = checked(validate_file(path, FUNDING))
-        return pd.Series(frame["funding_rate"].to_numpy(), index=pd.DatetimeIndex(
-            frame["timestamp"], name="ts"), name="funding_rate")
+        return pd.Series(
+            frame["funding_rate"].to_numpy(),
+            index=pd.DatetimeIndex(frame["timestamp"], name="ts"),
+            name="funding_rate",
+        )
 
     def load_fear_greed(self) -> pd.Series | None:
         """Return alternative.me's daily Fear & Greed value by its date (00:00 UTC), or None."""
@@ -74,5 +78,8 @@ class DataLayout:
         if not path.exists():
             return None
         frame = checked(validate_file(path, FEAR_GREED))
-        return pd.Series(frame["value"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(
-            frame["date"], name="ts"), name="fear_greed")
+        return pd.Series(
+            frame["value"].to_numpy(dtype="float64"),
+            index=pd.DatetimeIndex(frame["date"], name="ts"),
+            name="fear_greed",
+        )

@@ -1,4 +1,4 @@
-"""Read a CSV or Parquet file into a frame of typed columns, reporting every cell that will not parse."""
+"""Read a CSV or Parquet file into typed columns, reporting every cell that will not parse."""
 
 from __future__ import annotations
 
@@ -37,12 +37,16 @@ def read_raw(path: Path) -> tuple[pd.DataFrame | None, list[Problem]]:
         return None, [Problem(name, None, f"unreadable CSV: {_one_line(exc)}")]
     except Exception as exc:  # pyarrow raises several types for truncated or corrupt files
         return None, [Problem(name, None, f"unreadable or truncated file: {_one_line(exc)}")]
-    return None, [Problem(name, None, f"unsupported file type {suffix!r}; expected .csv, .parquet "
-                                      "or .feather")]
+    return None, [
+        Problem(
+            name, None, f"unsupported file type {suffix!r}; expected .csv, .parquet or .feather"
+        )
+    ]
 
 
-def typed_columns(raw: pd.DataFrame, schema: Schema, file: str,
-                  from_text: bool = False) -> tuple[pd.DataFrame, list[Problem]]:
+def typed_columns(
+    raw: pd.DataFrame, schema: Schema, file: str, from_text: bool = False
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Convert each known column to its schema type; bad cells become NaN/NaT and are reported.
 
     `from_text`: the frame came from a text file (CSV), so every cell is parsed from its text;
@@ -67,45 +71,68 @@ def _from_typed(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Ser
         if isinstance(dtype, pd.DatetimeTZDtype):
             return col.dt.tz_convert("UTC"), []
         if pd.api.types.is_datetime64_dtype(dtype):
-            return col.dt.tz_localize("UTC"), [Problem(
-                file, None, f"column {name!r} holds naive timestamps (no timezone); expected UTC")]
+            return col.dt.tz_localize("UTC"), [
+                Problem(
+                    file,
+                    None,
+                    f"column {name!r} holds naive timestamps (no timezone); expected UTC",
+                )
+            ]
         if pd.api.types.is_integer_dtype(dtype):
             return _epoch_ms(col.astype("int64"), name, file)
-    elif kind == "float" and (pd.api.types.is_float_dtype(dtype)
-                              or pd.api.types.is_integer_dtype(dtype)):
+    elif kind == "float" and (
+        pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
+    ):
         return col.astype("float64"), []
     elif kind == "int" and pd.api.types.is_integer_dtype(dtype):
         return col.astype("int64"), []
     elif kind == "bool" and pd.api.types.is_bool_dtype(dtype):
         return col.astype(bool), []
-    elif kind == "str" and (dtype == object or pd.api.types.is_string_dtype(dtype)):
+    elif kind == "str" and (dtype is np.dtype(object) or pd.api.types.is_string_dtype(dtype)):
         return col.astype(object), []
-    expected = {"time": "a UTC timestamp", "float": "float", "int": "integer", "bool": "boolean",
-                "str": "string"}[kind]
-    return _empty(col, kind), [Problem(file, None, f"column {name!r} has type {dtype}, "
-                                                   f"expected {expected}")]
+    expected = {
+        "time": "a UTC timestamp",
+        "float": "float",
+        "int": "integer",
+        "bool": "boolean",
+        "str": "string",
+    }[kind]
+    return _empty(col, kind), [
+        Problem(file, None, f"column {name!r} has type {dtype}, expected {expected}")
+    ]
 
 
 def _from_text(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Series, list[Problem]]:
     text = col.str.strip()
     blank = text.eq("")
     # an empty numeric cell is a missing value, reported once by the value checks
-    problems = [] if kind in ("float", "int") else [
-        Problem(file, int(i) + 1, f"{name} is empty") for i in np.flatnonzero(blank)]
+    problems = (
+        []
+        if kind in ("float", "int")
+        else [Problem(file, int(i) + 1, f"{name} is empty") for i in np.flatnonzero(blank)]
+    )
     if kind == "str":
         return text.where(~blank, None), problems[:_MAX_CELL_PROBLEMS]
     if kind == "time":
         if text[~blank].str.fullmatch(r"-?\d+").all():
-            values, found = _epoch_ms(pd.to_numeric(text.where(~blank), errors="coerce"), name,
-                                      file)
+            values, found = _epoch_ms(
+                pd.to_numeric(text.where(~blank), errors="coerce"), name, file
+            )
             return values, (problems + found)[:_MAX_CELL_PROBLEMS]
         naive = ~blank & ~text.str.contains(_TZ_SUFFIX)
-        problems += [Problem(file, int(i) + 1, f"{name} {text.iloc[i]!r} is a naive timestamp; "
-                                                "expected an explicit UTC offset such as "
-                                                "2024-01-01T00:00:00Z")
-                     for i in np.flatnonzero(naive)]
-        values = pd.to_datetime(text.where(~blank & ~naive), utc=True, errors="coerce",
-                                format="ISO8601")
+        problems += [
+            Problem(
+                file,
+                int(i) + 1,
+                f"{name} {text.iloc[i]!r} is a naive timestamp; "
+                "expected an explicit UTC offset such as "
+                "2024-01-01T00:00:00Z",
+            )
+            for i in np.flatnonzero(naive)
+        ]
+        values = pd.to_datetime(
+            text.where(~blank & ~naive), utc=True, errors="coerce", format="ISO8601"
+        )
         bad = ~blank & ~naive & values.isna()
     elif kind == "bool":
         mapped = text.str.lower().map({"true": True, "false": False, "1": True, "0": False})
@@ -117,8 +144,10 @@ def _from_text(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Seri
         if kind == "int":
             frac = values.notna() & (values != np.floor(values))
             bad |= frac
-    problems += [Problem(file, int(i) + 1, f"{name} {text.iloc[i]!r} is not a valid {kind}")
-                 for i in np.flatnonzero(bad)]
+    problems += [
+        Problem(file, int(i) + 1, f"{name} {text.iloc[i]!r} is not a valid {kind}")
+        for i in np.flatnonzero(bad)
+    ]
     if kind in ("float", "int"):
         values = values.where(~bad).astype("float64")
     return values, sorted(problems, key=lambda p: p.row or 0)[:_MAX_CELL_PROBLEMS]
@@ -127,9 +156,14 @@ def _from_text(col: pd.Series, kind: str, name: str, file: str) -> tuple[pd.Seri
 def _epoch_ms(values: pd.Series, name: str, file: str) -> tuple[pd.Series, list[Problem]]:
     low, high = _EPOCH_MS_RANGE
     out_of_range = values.notna() & ((values < low) | (values > high))
-    problems = [Problem(file, int(i) + 1, f"{name} {int(values.iloc[i])} is not epoch milliseconds "
-                                           "between 2009 and 2100")
-                for i in np.flatnonzero(out_of_range)[:_MAX_CELL_PROBLEMS]]
+    problems = [
+        Problem(
+            file,
+            int(i) + 1,
+            f"{name} {int(values.iloc[i])} is not epoch milliseconds between 2009 and 2100",
+        )
+        for i in np.flatnonzero(out_of_range)[:_MAX_CELL_PROBLEMS]
+    ]
     ms = values.where(~out_of_range)
     return pd.to_datetime(ms, unit="ms", utc=True), problems
 

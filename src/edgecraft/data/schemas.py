@@ -25,7 +25,9 @@ class Schema:
     non_negative: tuple[str, ...] = ()
     ohlc: bool = False
     grid: str | None = None  # expected spacing of timestamps, e.g. "8h"; None: from the file name
-    nullable: tuple[str, ...] = ()  # metric columns where a missing value is real (counted in notes)
+    nullable: tuple[
+        str, ...
+    ] = ()  # metric columns where a missing value is real (counted in notes)
     open_nullable: bool = False  # columns matched by `open_columns` may hold missing values
 
     def is_nullable(self, column: str) -> bool:
@@ -47,7 +49,13 @@ class Schema:
 OHLCV = Schema(
     kind="ohlcv",
     time="timestamp",
-    required={"open": "float", "high": "float", "low": "float", "close": "float", "volume": "float"},
+    required={
+        "open": "float",
+        "high": "float",
+        "low": "float",
+        "close": "float",
+        "volume": "float",
+    },
     optional={
         "taker_buy_volume": "float",
         "quote_volume": "float",
@@ -79,8 +87,14 @@ STABLECOINS = Schema(
     nullable=("market_cap_usd", "supply", "active_addresses", "tx_count"),
     grid="1d",
 )
-DAILY_METRICS = Schema(kind="daily_metrics", time="date", required={}, open_columns="float", grid="1d",
-                       open_nullable=True)
+DAILY_METRICS = Schema(
+    kind="daily_metrics",
+    time="date",
+    required={},
+    open_columns="float",
+    grid="1d",
+    open_nullable=True,
+)
 L2_BOOK = Schema(
     kind="l2_book",
     time="timestamp",
@@ -92,8 +106,13 @@ L2_BOOK = Schema(
 TRADES = Schema(
     kind="trades",
     time="timestamp",
-    required={"local_ts": "time", "trade_id": "int", "price": "float", "qty": "float",
-              "is_buyer_maker": "bool"},
+    required={
+        "local_ts": "time",
+        "trade_id": "int",
+        "price": "float",
+        "qty": "float",
+        "is_buyer_maker": "bool",
+    },
     unique_time=False,
     sequence="trade_id",
     positive=("price", "qty"),
@@ -101,8 +120,13 @@ TRADES = Schema(
 BBO = Schema(
     kind="bbo",
     time="local_ts",
-    required={"update_id": "int", "bid_px": "float", "bid_qty": "float", "ask_px": "float",
-              "ask_qty": "float"},
+    required={
+        "update_id": "int",
+        "bid_px": "float",
+        "bid_qty": "float",
+        "ask_px": "float",
+        "ask_qty": "float",
+    },
     optional={"timestamp": "time"},
     unique_time=False,
     sequence="update_id",
@@ -111,8 +135,17 @@ BBO = Schema(
 
 SCHEMAS: dict[str, Schema] = {
     s.kind: s
-    for s in (OHLCV, FUNDING, FEAR_GREED, FEAR_GREED_CMC, STABLECOINS, DAILY_METRICS, L2_BOOK,
-              TRADES, BBO)
+    for s in (
+        OHLCV,
+        FUNDING,
+        FEAR_GREED,
+        FEAR_GREED_CMC,
+        STABLECOINS,
+        DAILY_METRICS,
+        L2_BOOK,
+        TRADES,
+        BBO,
+    )
 }
 
 

@@ -1,4 +1,4 @@
-"""The local store: Parquet files in the data-folder layout, written atomically, queried with DuckDB.
+"""The local store: Parquet files in the data-folder layout, atomic writes, DuckDB queries.
 
 The store *is* a data folder: what `edgecraft download` writes, `edgecraft features` and
 `edgecraft validate` read. Files keep the exchange's convention (bars stamped by open time).
@@ -67,8 +67,9 @@ class ParquetStore:
     def funding_path(self, symbol: str) -> Path:
         return self.root / "funding" / f"{self.exchange}_usdm_{exchange_id(symbol)}_funding.parquet"
 
-    def append_bars(self, market: str, timeframe: str, symbol: str,
-                    rows: pd.DataFrame) -> AppendResult:
+    def append_bars(
+        self, market: str, timeframe: str, symbol: str, rows: pd.DataFrame
+    ) -> AppendResult:
         """Merge klines (`timestamp` = open time, OHLCV columns) into the symbol's file."""
         return self._append(self.bars_path(market, timeframe, symbol), rows, OHLCV, timeframe)
 
@@ -81,8 +82,12 @@ class ParquetStore:
         if not path.exists():
             return None
         with duckdb.connect() as con:
-            value = con.execute("select max(timestamp) from read_parquet(?)", [str(path)]).fetchone()
-        return None if value is None or value[0] is None else pd.Timestamp(value[0]).tz_convert("UTC")
+            value = con.execute(
+                "select max(timestamp) from read_parquet(?)", [str(path)]
+            ).fetchone()
+        return (
+            None if value is None or value[0] is None else pd.Timestamp(value[0]).tz_convert("UTC")
+        )
 
     def query(self, sql: str, params: list[object] | None = None) -> pd.DataFrame:
         """Run SQL over the store; views `bars` (every OHLCV file, with its path as `filename`)
@@ -92,12 +97,15 @@ class ParquetStore:
             for view, pattern in (("bars", "ohlcv/*/*.parquet"), ("funding", "funding/*.parquet")):
                 if any(self.root.glob(pattern)):
                     glob = str(self.root / pattern).replace("'", "''")
-                    con.execute(f"create view {view} as select * from read_parquet('{glob}', "
-                                "filename = true, union_by_name = true)")
+                    con.execute(
+                        f"create view {view} as select * from read_parquet('{glob}', "
+                        "filename = true, union_by_name = true)"
+                    )
             return con.execute(sql, params or []).df()
 
-    def _append(self, path: Path, rows: pd.DataFrame, schema: Schema,
-                timeframe: str | None) -> AppendResult:
+    def _append(
+        self, path: Path, rows: pd.DataFrame, schema: Schema, timeframe: str | None
+    ) -> AppendResult:
         new = rows.sort_values("timestamp").reset_index(drop=True)
         fresh = validate_frame(new, schema, f"new rows for {path.name}", timeframe)
         if not fresh.ok:
@@ -115,10 +123,18 @@ class ParquetStore:
         added = len(merged) - len(old)
         overlap = old.merge(new, on="timestamp", suffixes=("_old", "_new"))
         value_columns = [c for c in new.columns if c != "timestamp" and c in old.columns]
-        replaced = int(sum(
-            (overlap[f"{c}_old"] != overlap[f"{c}_new"]).to_numpy() for c in value_columns
-        ).astype(bool).sum()) if len(overlap) and value_columns else 0
+        replaced = (
+            int(
+                sum((overlap[f"{c}_old"] != overlap[f"{c}_new"]).to_numpy() for c in value_columns)
+                .astype(bool)
+                .sum()
+            )
+            if len(overlap) and value_columns
+            else 0
+        )
         if replaced:
-            log.warning("file=%s replaced=%d rows whose values changed at the source", path, replaced)
+            log.warning(
+                "file=%s replaced=%d rows whose values changed at the source", path, replaced
+            )
         write_parquet_atomic(merged, path)
         return AppendResult(path, added, replaced, len(merged))

@@ -1,4 +1,4 @@
-"""Check market-data files against their schema: one Problem per bad row or column, gaps as notes."""
+"""Check market-data files against their schema: a Problem per bad row or column, gaps as notes."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ _DATA_SUFFIXES = {".csv", ".parquet", ".feather"}
 
 @dataclass
 class Report:
-    """What validating one file found; `frame` holds the typed columns when the file was readable."""
+    """What validating one file found; `frame` holds its typed columns when it was readable."""
 
     file: str
     kind: str | None = None
@@ -40,8 +40,11 @@ def data_files(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*")
-                            if p.suffix.lower() in _DATA_SUFFIXES and p.name not in _SKIPPED_NAMES)
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix.lower() in _DATA_SUFFIXES and p.name not in _SKIPPED_NAMES
+            )
         else:
             found.append(path)
     return found
@@ -56,24 +59,43 @@ def validate_file(path: Path, schema: Schema | None = None, timeframe: str | Non
         return report
     schema = schema or detect_schema(list(raw.columns))
     if schema is None:
-        report.problems = [Problem(str(path), None, f"columns {list(raw.columns)} match no known "
-                                                    "schema (OHLCV bars need timestamp, open, high, "
-                                                    "low, close, volume)")]
+        report.problems = [
+            Problem(
+                str(path),
+                None,
+                f"columns {list(raw.columns)} match no known "
+                "schema (OHLCV bars need timestamp, open, high, "
+                "low, close, volume)",
+            )
+        ]
         return report
-    return validate_frame(raw, schema, str(path), timeframe or _timeframe_from_name(path.name),
-                          from_text=path.suffix.lower() == ".csv")
+    return validate_frame(
+        raw,
+        schema,
+        str(path),
+        timeframe or _timeframe_from_name(path.name),
+        from_text=path.suffix.lower() == ".csv",
+    )
 
 
-def validate_frame(raw: pd.DataFrame, schema: Schema, name: str, timeframe: str | None = None,
-                   from_text: bool = False) -> Report:
+def validate_frame(
+    raw: pd.DataFrame,
+    schema: Schema,
+    name: str,
+    timeframe: str | None = None,
+    from_text: bool = False,
+) -> Report:
     """Check a frame (as read from a file, or about to be written) against `schema`."""
     report = Report(file=name, kind=schema.kind, rows=len(raw))
     report.problems = _column_problems(list(raw.columns), schema, name)
     frame, cell_problems = typed_columns(raw, schema, name, from_text)
     report.problems += cell_problems
     report.problems += _value_problems(frame, schema, name)
-    report.notes += [f"{c}: {n} missing value(s), allowed for this column"
-                     for c in frame.columns if schema.is_nullable(c) and (n := frame[c].isna().sum())]
+    report.notes += [
+        f"{c}: {n} missing value(s), allowed for this column"
+        for c in frame.columns
+        if schema.is_nullable(c) and (n := frame[c].isna().sum())
+    ]
     if schema.time in frame:
         tf = timeframe or schema.grid
         grid_problems, notes = _time_problems(frame, schema, name, tf)
@@ -94,15 +116,25 @@ def _column_problems(columns: list[str], schema: Schema, file: str) -> list[Prob
     expected = [schema.time, *schema.required]
     for column in expected:
         if column not in columns:
-            problems.append(Problem(file, None, f"missing column {column!r} ({schema.kind} files "
-                                                f"need {', '.join(expected)})"))
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    f"missing column {column!r} ({schema.kind} files need {', '.join(expected)})",
+                )
+            )
     duplicated = {c for c in columns if columns.count(c) > 1}
     problems += [Problem(file, None, f"column {c!r} appears more than once") for c in duplicated]
     for column in columns:
         if schema.column_type(column) is None:
             allowed = ", ".join([*expected, *schema.optional]) or "-"
-            problems.append(Problem(file, None, f"unexpected column {column!r} ({schema.kind} "
-                                                f"files may have {allowed})"))
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    f"unexpected column {column!r} ({schema.kind} files may have {allowed})",
+                )
+            )
     return problems
 
 
@@ -118,13 +150,15 @@ def _value_problems(frame: pd.DataFrame, schema: Schema, file: str) -> list[Prob
     for column in schema.positive:
         if column in frame:
             for i in np.flatnonzero(frame[column].to_numpy(dtype="float64") <= 0):
-                problems.append(Problem(file, int(i) + 1,
-                                        f"{column} must be > 0, was {frame[column].iloc[i]}"))
+                problems.append(
+                    Problem(file, int(i) + 1, f"{column} must be > 0, was {frame[column].iloc[i]}")
+                )
     for column in schema.non_negative:
         if column in frame:
             for i in np.flatnonzero(frame[column].to_numpy(dtype="float64") < 0):
-                problems.append(Problem(file, int(i) + 1,
-                                        f"{column} must be >= 0, was {frame[column].iloc[i]}"))
+                problems.append(
+                    Problem(file, int(i) + 1, f"{column} must be >= 0, was {frame[column].iloc[i]}")
+                )
     if schema.ohlc and {"open", "high", "low", "close"} <= set(frame.columns):
         problems += _ohlc_problems(frame, file)
     return problems
@@ -132,25 +166,35 @@ def _value_problems(frame: pd.DataFrame, schema: Schema, file: str) -> list[Prob
 
 def _ohlc_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
     o, h, lo, c = (frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
-    problems = [Problem(file, int(i) + 1, f"high {h[i]} is below low {lo[i]}")
-                for i in np.flatnonzero(h < lo)]
+    problems = [
+        Problem(file, int(i) + 1, f"high {h[i]} is below low {lo[i]}")
+        for i in np.flatnonzero(h < lo)
+    ]
     for name, v in (("open", o), ("close", c)):
         outside = (h >= lo) & ((v < lo) | (v > h))
-        problems += [Problem(file, int(i) + 1, f"{name} {v[i]} is outside [low {lo[i]}, high {h[i]}]")
-                     for i in np.flatnonzero(outside)]
+        problems += [
+            Problem(file, int(i) + 1, f"{name} {v[i]} is outside [low {lo[i]}, high {h[i]}]")
+            for i in np.flatnonzero(outside)
+        ]
     return problems
 
 
-def _time_problems(frame: pd.DataFrame, schema: Schema, file: str,
-                   timeframe: str | None) -> tuple[list[Problem], list[str]]:
+def _time_problems(
+    frame: pd.DataFrame, schema: Schema, file: str, timeframe: str | None
+) -> tuple[list[Problem], list[str]]:
     problems: list[Problem] = []
     notes: list[str] = []
     time = frame[schema.time]
-    problems += [Problem(file, int(i) + 1, f"{schema.time} is missing")
-                 for i in np.flatnonzero(time.isna())[:1]
-                 if not time.isna().all()]
-    groups = frame.groupby(schema.group, sort=False).indices if schema.group in frame else {
-        None: np.arange(len(frame))}
+    problems += [
+        Problem(file, int(i) + 1, f"{schema.time} is missing")
+        for i in np.flatnonzero(time.isna())[:1]
+        if not time.isna().all()
+    ]
+    groups = (
+        frame.groupby(schema.group, sort=False).indices
+        if schema.group in frame
+        else {None: np.arange(len(frame))}
+    )
     step = timeframe_seconds(timeframe) * 1_000_000_000 if timeframe else None
     for key, rows in groups.items():
         ns = time.iloc[rows].to_numpy(dtype="datetime64[ns]").astype("int64")
@@ -160,28 +204,50 @@ def _time_problems(frame: pd.DataFrame, schema: Schema, file: str,
         diff = np.diff(ns)
         stamps = time.iloc[rows]
         for j in np.flatnonzero(diff < 0):
-            problems.append(Problem(file, int(rows[j + 1]) + 1,
-                                    f"{schema.time} {stamps.iloc[j + 1]} is out of order: earlier "
-                                    f"than row {rows[j] + 1} ({stamps.iloc[j]}){label}"))
+            problems.append(
+                Problem(
+                    file,
+                    int(rows[j + 1]) + 1,
+                    f"{schema.time} {stamps.iloc[j + 1]} is out of order: earlier "
+                    f"than row {rows[j] + 1} ({stamps.iloc[j]}){label}",
+                )
+            )
         if schema.unique_time:
             for j in np.flatnonzero(diff == 0):
-                problems.append(Problem(file, int(rows[j + 1]) + 1,
-                                        f"duplicate {schema.time} {stamps.iloc[j + 1]} (same as "
-                                        f"row {rows[j] + 1}){label}"))
+                problems.append(
+                    Problem(
+                        file,
+                        int(rows[j + 1]) + 1,
+                        f"duplicate {schema.time} {stamps.iloc[j + 1]} (same as "
+                        f"row {rows[j] + 1}){label}",
+                    )
+                )
         if step:
             for j in np.flatnonzero(ns % step != 0):
-                problems.append(Problem(file, int(rows[j]) + 1,
-                                        f"{schema.time} {stamps.iloc[j]} is not on the {timeframe} "
-                                        "grid"))
+                problems.append(
+                    Problem(
+                        file,
+                        int(rows[j]) + 1,
+                        f"{schema.time} {stamps.iloc[j]} is not on the {timeframe} grid",
+                    )
+                )
             for j in np.flatnonzero(diff > step):
                 missing = int(diff[j] // step) - 1
-                notes.append(f"gap: {missing} missing {timeframe} bar(s) after {stamps.iloc[j]} "
-                             f"(next {stamps.iloc[j + 1]}){label}")
+                notes.append(
+                    f"gap: {missing} missing {timeframe} bar(s) after {stamps.iloc[j]} "
+                    f"(next {stamps.iloc[j + 1]}){label}"
+                )
     if schema.sequence and schema.sequence in frame:
         seq = frame[schema.sequence].to_numpy(dtype="float64")
         for j in np.flatnonzero(np.diff(seq) <= 0):
-            problems.append(Problem(file, int(j) + 2, f"{schema.sequence} {seq[j + 1]:.0f} does not "
-                                                      f"increase (row {j + 1} has {seq[j]:.0f})"))
+            problems.append(
+                Problem(
+                    file,
+                    int(j) + 2,
+                    f"{schema.sequence} {seq[j + 1]:.0f} does not "
+                    f"increase (row {j + 1} has {seq[j]:.0f})",
+                )
+            )
     return problems, notes
 
 

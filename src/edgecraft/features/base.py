@@ -76,7 +76,7 @@ class Feature:
 
 
 class Stream:
-    """A feature running live: `update(row)` consumes one input row in O(1) and returns its outputs."""
+    """A feature running live: `update(row)` consumes one input row in O(1), returns its outputs."""
 
     def __init__(self, feature: Feature, layout: Mapping[str, int]) -> None:
         self._kernel = type(feature).kernel

@@ -48,10 +48,18 @@ class FeaturesConfig(BaseModel):
     timeframes: list[str] = ["1h", "4h", "1d"]
     features: list[FeatureSpec] = Field(default_factory=lambda: _specs(*FEATURES))
     references: tuple[str, str] = ("BTC/USDT", "ETH/USDT")
-    normalize: list[str] = ["tech_macd_*", "tech_atr_14", "tech_atr_14_[0-9]*",
-                            "tech_logret_*", "funding_rate"]
+    normalize: list[str] = [
+        "tech_macd_*",
+        "tech_atr_14",
+        "tech_atr_14_[0-9]*",
+        "tech_logret_*",
+        "funding_rate",
+    ]
     normalize_window: int = Field(48, ge=2)
-    fear_greed_lag: str = "1d"  # alternative.me stamps a day's value at its 00:00 UTC
+    # alternative.me stamps day D's value at D 00:00 UTC and it reflects the day before (its change
+    # correlates 0.57 with BTC's return over D-1 and 0.02 over D): published just after 00:00,
+    # so usable from the next hourly close on
+    fear_greed_lag: str = "1h"
 
     @field_validator("base_timeframe")
     @classmethod
@@ -68,8 +76,14 @@ class FeaturesConfig(BaseModel):
         built = [spec.build() for spec in self.features]
         bar = [f for f in built if set(f.inputs) <= set(OHLCV_INPUTS)]
         row = [f for f in built if not set(f.inputs) <= set(OHLCV_INPUTS)]
-        return FeatureSet(self.base_timeframe, list(self.timeframes), bar, row,
-                          list(self.normalize), self.normalize_window)
+        return FeatureSet(
+            self.base_timeframe,
+            list(self.timeframes),
+            bar,
+            row,
+            list(self.normalize),
+            self.normalize_window,
+        )
 
     def fear_greed_delay(self) -> pd.Timedelta:
         return pd.Timedelta(self.fear_greed_lag)

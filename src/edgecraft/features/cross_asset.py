@@ -16,13 +16,14 @@ class _PairStats(Feature):
 
     def __post_init__(self) -> None:
         if self.window < 2 or len(self.rs_windows) != 2 or min(self.rs_windows) < 1:
-            raise ValueError(f"need window >= 2 and two positive rs_windows, was {self.window}, "
-                             f"{self.rs_windows}")
+            raise ValueError(
+                f"need window >= 2 and two positive rs_windows, was {self.window}, "
+                f"{self.rs_windows}"
+            )
 
     @property
     def outputs(self) -> tuple[str, ...]:
-        return (f"corr_{self.window}", f"beta_{self.window}",
-                *(f"rs_{w}" for w in self.rs_windows))
+        return (f"corr_{self.window}", f"beta_{self.window}", *(f"rs_{w}" for w in self.rs_windows))
 
     @property
     def warmup(self) -> int:

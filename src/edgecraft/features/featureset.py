@@ -13,7 +13,7 @@ from edgecraft.core.errors import ConfigError
 from edgecraft.core.timeframes import bucket_end_ns, timeframe_seconds
 from edgecraft.features import kernels
 from edgecraft.features.base import OHLCV_INPUTS, Feature
-from edgecraft.features.inputs import INPUT_COLUMNS, LAYOUT
+from edgecraft.features.inputs import LAYOUT
 
 HTF_LAYOUT = {name: i for i, name in enumerate(OHLCV_INPUTS)}
 _OHLCV_POS = np.array([LAYOUT[c] for c in OHLCV_INPUTS])
@@ -59,9 +59,15 @@ class FeatureSet:
     `normalize` pattern also get a rolling z-score over `normalize_window` bars of their timeframe.
     """
 
-    def __init__(self, base_timeframe: str, timeframes: list[str], bar_features: list[Feature],
-                 row_features: list[Feature], normalize: list[str],
-                 normalize_window: int = 48) -> None:
+    def __init__(
+        self,
+        base_timeframe: str,
+        timeframes: list[str],
+        bar_features: list[Feature],
+        row_features: list[Feature],
+        normalize: list[str],
+        normalize_window: int = 48,
+    ) -> None:
         base_s = timeframe_seconds(base_timeframe)
         for tf in timeframes:
             if timeframe_seconds(tf) % base_s or timeframe_seconds(tf) < base_s:
@@ -73,8 +79,13 @@ class FeatureSet:
         self.normalize_window = normalize_window
         higher = [tf for tf in dict.fromkeys(timeframes) if tf != base_timeframe]
         groups, start = [], 0
-        plan = [(base_timeframe, [*(bar_features if base_timeframe in timeframes else []),
-                                  *row_features], LAYOUT)]
+        plan = [
+            (
+                base_timeframe,
+                [*(bar_features if base_timeframe in timeframes else []), *row_features],
+                LAYOUT,
+            )
+        ]
         plan += [(tf, list(bar_features), HTF_LAYOUT) for tf in higher]
         for tf, features, layout in plan:
             group = _group(tf, features, layout, start, normalize, normalize_window)
@@ -103,25 +114,30 @@ class FeatureSet:
         x = np.ascontiguousarray(x, dtype=np.float64)
         for g in self.groups:
             if g.timeframe == self.base_timeframe:
-                g.run(x, out[:, g.start:g.start + g.width])
+                g.run(x, out[:, g.start : g.start + g.width])
                 continue
             ends, bars = aggregate(ts_ns, x[:, _OHLCV_POS], bucket_end_ns(ts_ns, g.timeframe))
             values = np.empty((len(ends), g.width))
             g.run(bars, values)
             idx = np.searchsorted(ends, ts_ns, side="right") - 1
             seen = idx >= 0
-            out[seen, g.start:g.start + g.width] = values[idx[seen]]
+            out[seen, g.start : g.start + g.width] = values[idx[seen]]
         return out
 
     def frame(self, index: pd.Index, x: np.ndarray) -> pd.DataFrame:
         """`batch` as a DataFrame on `index` (a ts index of close times)."""
         ts = index.get_level_values("ts") if isinstance(index, pd.MultiIndex) else index
-        return pd.DataFrame(self.batch(ts.as_unit("ns").asi8, x), index=index,
-                            columns=self.columns)
+        return pd.DataFrame(self.batch(ts.as_unit("ns").asi8, x), index=index, columns=self.columns)
 
 
-def _group(tf: str, features: list[Feature], layout: dict[str, int], start: int,
-           normalize: list[str], window: int) -> Group:
+def _group(
+    tf: str,
+    features: list[Feature],
+    layout: dict[str, int],
+    start: int,
+    normalize: list[str],
+    window: int,
+) -> Group:
     slots, columns, at = [], [], 0
     suffix = tf
     for f in features:
@@ -129,11 +145,20 @@ def _group(tf: str, features: list[Feature], layout: dict[str, int], start: int,
         slots.append((at, at + len(names)))
         columns += names
         at += len(names)
-    z_sources = [i for i, c in enumerate(columns)
-                 if any(fnmatch.fnmatchcase(c, p) for p in normalize)]
+    z_sources = [
+        i for i, c in enumerate(columns) if any(fnmatch.fnmatchcase(c, p) for p in normalize)
+    ]
     columns += [f"{columns[i]}_z{window}" for i in z_sources]
-    return Group(tf, tuple(features), dict(layout), start, tuple(slots), tuple(columns),
-                 tuple(z_sources), window)
+    return Group(
+        tf,
+        tuple(features),
+        dict(layout),
+        start,
+        tuple(slots),
+        tuple(columns),
+        tuple(z_sources),
+        window,
+    )
 
 
 @nb.njit(cache=True)
@@ -156,8 +181,9 @@ def _aggregate(x, starts, stops, out):  # pragma: no cover - compiled
         out[b, 4] = v
 
 
-def aggregate(ts_ns: np.ndarray, ohlcv: np.ndarray,
-              ends_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def aggregate(
+    ts_ns: np.ndarray, ohlcv: np.ndarray, ends_ns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Merge consecutive bars sharing a bucket end into one bar each; return (ends, bars)."""
     if not len(ts_ns):
         return ends_ns[:0], np.empty((0, 5))
@@ -166,4 +192,3 @@ def aggregate(ts_ns: np.ndarray, ohlcv: np.ndarray,
     out = np.empty((len(starts), 5))
     _aggregate(np.ascontiguousarray(ohlcv), starts, stops, out)
     return ends_ns[starts], out
-

@@ -8,10 +8,17 @@ import numpy as np
 import pandas as pd
 
 INPUT_COLUMNS: tuple[str, ...] = (
-    "open", "high", "low", "close", "volume",
-    "ref_close", "ref2_close",
-    "funding_rate", "funding_time",
-    "fng_value", "fng_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "ref_close",
+    "ref2_close",
+    "funding_rate",
+    "funding_time",
+    "fng_value",
+    "fng_time",
 )
 LAYOUT: dict[str, int] = {name: i for i, name in enumerate(INPUT_COLUMNS)}
 NS_PER_S = 1_000_000_000
@@ -20,8 +27,10 @@ NS_PER_S = 1_000_000_000
 class EventCursor:
     """An external series known from each event's time on: `asof(ts)` gives the latest one."""
 
-    def __init__(self, series: pd.Series | None = None, lag: pd.Timedelta = pd.Timedelta(0)) -> None:
-        self.lag_ns = int(lag.value)
+    def __init__(
+        self, series: pd.Series | None = None, lag: pd.Timedelta | None = None
+    ) -> None:
+        self.lag_ns = int(lag.value) if lag is not None else 0
         self._times: list[int] = []
         self._values: list[float] = []
         if series is not None and len(series):
@@ -54,16 +63,23 @@ class EventCursor:
         return values, known
 
 
-def build_inputs(bars: pd.DataFrame, ref: pd.Series | None = None, ref2: pd.Series | None = None,
-                 funding: EventCursor | None = None,
-                 fear_greed: EventCursor | None = None) -> np.ndarray:
+def build_inputs(
+    bars: pd.DataFrame,
+    ref: pd.Series | None = None,
+    ref2: pd.Series | None = None,
+    funding: EventCursor | None = None,
+    fear_greed: EventCursor | None = None,
+) -> np.ndarray:
     """Stack one symbol's bars (indexed by close `ts`) with its aligned external inputs.
 
     `ref` and `ref2` are the reference symbols' closes by ts; a bar without a reference bar at the
     same ts gets NaN there. Event series are taken as-of each bar's close.
     """
-    ts = bars.index.as_unit("ns").asi8 if isinstance(bars.index, pd.DatetimeIndex) else (
-        bars.index.get_level_values("ts").as_unit("ns").asi8)
+    ts = (
+        bars.index.as_unit("ns").asi8
+        if isinstance(bars.index, pd.DatetimeIndex)
+        else (bars.index.get_level_values("ts").as_unit("ns").asi8)
+    )
     x = np.full((len(bars), len(INPUT_COLUMNS)), np.nan)
     for name in ("open", "high", "low", "close", "volume"):
         x[:, LAYOUT[name]] = bars[name].to_numpy(dtype=np.float64)

@@ -1,10 +1,11 @@
 """Compiled feature kernels: the one definition of every feature.
 
-Every kernel has the signature ``kernel(state, params, x, out)``: it consumes the rows of ``x`` in
-time order, carrying its memory in ``state`` (a float64 vector it owns), and writes one output row per
-input row into ``out``. ``params`` starts with the positions of the kernel's input columns in ``x``,
-followed by its own parameters, the last being the warm-up: outputs are NaN until that many rows
-have been seen, so a value never depends on where the history started (beyond 1e-6).
+Every kernel has the signature ``kernel(state, params, x, out)``: it consumes the rows of ``x``
+in time order, carrying its memory in ``state`` (a float64 vector it owns), and writes one output
+row per input row into ``out``. ``params`` starts with the positions of the kernel's input columns
+in ``x``, followed by its own parameters; where a kernel has a warm-up it is the last parameter:
+outputs are NaN until that many rows have been seen, so a value never depends on where the history
+started (beyond 1e-6).
 
 Batch runs a kernel once over all rows; live runs it on one row at a time with the same state.
 Both execute the same machine code, which is what makes batch equal streaming.

@@ -1,4 +1,4 @@
-"""FEATURES: every registered feature by name; a config names them, the contract tests run them all."""
+"""FEATURES: every registered feature by name; configs name them, contract tests run them all."""
 
 from __future__ import annotations
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from itertools import groupby
 from collections.abc import Iterable, Mapping
+from itertools import groupby
 
 import numpy as np
 import pandas as pd
 
 from edgecraft.core.contracts import Bar
 from edgecraft.core.timeframes import timeframe_seconds
-from edgecraft.features import kernels
 from edgecraft.features.featureset import FeatureSet, Group
+from edgecraft.features.fused import FusedGroup
 from edgecraft.features.inputs import INPUT_COLUMNS, LAYOUT, EventCursor
 
 assert [LAYOUT[k] for k in ("open", "high", "low", "close", "volume")] == [0, 1, 2, 3, 4]
@@ -20,43 +20,28 @@ assert [LAYOUT[k] for k in ("open", "high", "low", "close", "volume")] == [0, 1,
 _NS = 1_000_000_000
 
 
-class _GroupState:
-    """One group's kernels with their states, writing into a view of the symbol's output row."""
-
-    def __init__(self, group: Group, row: np.ndarray) -> None:
-        self.out = row[:, group.start:group.start + group.width]
-        self.calls = [(type(f).kernel, f.new_state(), f.params(group.layout),
-                       self.out[:, a:b]) for f, (a, b) in zip(group.features, group.slots,
-                                                              strict=True)]
-        if group.z_sources:
-            z0 = group.slots[-1][1] if group.slots else 0
-            self.calls.append((kernels.rolling_zscore, group.z_state(), group.z_params(),
-                               self.out[:, z0:]))
-        self.z_reads_out = bool(group.z_sources)
-
-    def step(self, x: np.ndarray) -> None:
-        last = len(self.calls) - 1
-        for i, (kernel, state, params, out) in enumerate(self.calls):
-            # the normalizer (last call) reads the group's own outputs, not the bar
-            kernel(state, params, self.out if (self.z_reads_out and i == last) else x, out)
+def _fused(group: Group, row: np.ndarray) -> FusedGroup:
+    return FusedGroup(group, row[:, group.start : group.start + group.width])
 
 
 class SymbolStream:
-    """One symbol's live features. `update(ts_ns, inputs)` takes the input row of `INPUT_COLUMNS`."""
+    """One symbol's live features; `update(ts_ns, inputs)` takes a row of `INPUT_COLUMNS`."""
 
     def __init__(self, features: FeatureSet) -> None:
         self.columns = features.columns
         self._row = np.full((1, len(features.columns)), np.nan)
         self._x = np.empty((1, len(INPUT_COLUMNS)))
-        self._base = _GroupState(features.groups[0], self._row)
+        self._base = _fused(features.groups[0], self._row)
         self._higher = [_Bucketed(g, self._row) for g in features.groups[1:]]
         self._last_ts = -(2**62)
 
     def update(self, ts_ns: int, inputs: np.ndarray) -> np.ndarray:
         """Consume one closed bar; return the full feature row (a view: copy it to keep it)."""
         if ts_ns <= self._last_ts:
-            raise ValueError(f"bar at {pd.Timestamp(ts_ns, tz='UTC')} is not after the last "
-                             f"one at {pd.Timestamp(self._last_ts, tz='UTC')}")
+            raise ValueError(
+                f"bar at {pd.Timestamp(ts_ns, tz='UTC')} is not after the last "
+                f"one at {pd.Timestamp(self._last_ts, tz='UTC')}"
+            )
         self._last_ts = ts_ns
         self._x[0, :] = inputs
         self._base.step(self._x)
@@ -71,7 +56,7 @@ class _Bucketed:
     """A higher timeframe: aggregates base bars and steps its group when a bucket closes."""
 
     def __init__(self, group: Group, row: np.ndarray) -> None:
-        self.state = _GroupState(group, row)
+        self.state = _fused(group, row)
         self.step_ns = timeframe_seconds(group.timeframe) * _NS
         self.end = None
         self.bar = np.empty((1, 5))
@@ -107,14 +92,19 @@ class FeatureStream:
     sees only the references given so far.
     """
 
-    def __init__(self, features: FeatureSet, references: tuple[str, str],
-                 funding: Mapping[str, EventCursor] | None = None,
-                 fear_greed: EventCursor | None = None) -> None:
+    def __init__(
+        self,
+        features: FeatureSet,
+        references: tuple[str, str],
+        funding: Mapping[str, EventCursor] | None = None,
+        fear_greed: EventCursor | None = None,
+    ) -> None:
         self.features = features
         self.references = references
         self.funding = dict(funding or {})
         self.fear_greed = fear_greed
         self._symbols: dict[str, SymbolStream] = {}
+        SymbolStream(features)  # compiles the fused kernels now, not on the first live bar
         self._ref_close: dict[str, tuple[int, float]] = {}
         self._row = np.empty(len(INPUT_COLUMNS))
 

@@ -1,4 +1,4 @@
-"""Technical indicators on one symbol's OHLCV bars, at any timeframe (RSI, MACD, Bollinger, ATR...)."""
+"""Technical indicators on one symbol's OHLCV bars at any timeframe: RSI, MACD, Bollinger, ATR..."""
 
 from __future__ import annotations
 
@@ -79,8 +79,9 @@ class Macd(Feature):
 
     def __post_init__(self) -> None:
         if not 1 < self.fast < self.slow or self.signal < 1:
-            raise ValueError(f"need 1 < fast < slow and signal >= 1, was {self.fast}, "
-                             f"{self.slow}, {self.signal}")
+            raise ValueError(
+                f"need 1 < fast < slow and signal >= 1, was {self.fast}, {self.slow}, {self.signal}"
+            )
 
     @property
     def name(self) -> str:

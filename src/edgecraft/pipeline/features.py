@@ -50,8 +50,10 @@ class FeatureBuilder:
         available = set(self.symbols())
         missing_refs = [s for s in self.config.references if s not in available]
         if missing_refs:
-            raise ConfigError(f"reference symbols {missing_refs} have no {self.market} "
-                              f"{self.config.base_timeframe} bars in {self.layout.root}")
+            raise ConfigError(
+                f"reference symbols {missing_refs} have no {self.market} "
+                f"{self.config.base_timeframe} bars in {self.layout.root}"
+            )
         return self.layout.load_bars(self.market, self.config.base_timeframe, wanted)
 
     def build(self, bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
@@ -60,10 +62,13 @@ class FeatureBuilder:
         ref, ref2 = (bars.xs(s, level="symbol")["close"] for s in self.config.references)
         funding = self.layout.load_funding(symbol)
         x = build_inputs(
-            own, ref, ref2,
+            own,
+            ref,
+            ref2,
             EventCursor(funding) if funding is not None else None,
             EventCursor(self._fear_greed, self.config.fear_greed_delay())
-            if self._fear_greed is not None else None,
+            if self._fear_greed is not None
+            else None,
         )
         index = pd.MultiIndex.from_arrays([own.index, [symbol] * len(own)], names=["ts", "symbol"])
         return self.features.frame(index, x)
@@ -85,10 +90,14 @@ def load_features_config(path: Path | None) -> FeaturesConfig:
         raise ConfigError(f"config {path}: {exc}") from exc
 
 
-def build_features(data: Path | None, config: FeaturesConfig, out: Path | None,
-                   symbols: list[str] | None = None, market: str = "spot",
-                   progress: Callable[[str, int, int], None] | None = None,
-                   ) -> list[SymbolFeatures]:
+def build_features(
+    data: Path | None,
+    config: FeaturesConfig,
+    out: Path | None,
+    symbols: list[str] | None = None,
+    market: str = "spot",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[SymbolFeatures]:
     """Build (and, with `out`, write) the features of `symbols` (default: every pair in the folder).
 
     `data` is the data folder (default: `EDGECRAFT_DATA`, else ../shared/data). Files are written
@@ -104,7 +113,11 @@ def build_features(data: Path | None, config: FeaturesConfig, out: Path | None,
         frame = builder.build(bars, symbol)
         path = None
         if out is not None:
-            path = out / f"features_{market}_{config.base_timeframe}" / f"{exchange_id(symbol)}.parquet"
+            path = (
+                out
+                / f"features_{market}_{config.base_timeframe}"
+                / f"{exchange_id(symbol)}.parquet"
+            )
             write_parquet_atomic(frame.reset_index(), path)
         log.info("symbol=%s rows=%d columns=%d", symbol, len(frame), frame.shape[1])
         results.append(SymbolFeatures(symbol, len(frame), path))
