@@ -40,7 +40,7 @@ class Group:
         return np.array([self.z_window, len(self.z_sources), *self.z_sources], dtype=np.float64)
 
     def z_state(self) -> np.ndarray:
-        return np.zeros(len(self.z_sources) * (self.z_window + 2))
+        return np.zeros(len(self.z_sources) * (self.z_window + kernels.RING))
 
     def run(self, x: np.ndarray, out: np.ndarray) -> None:
         """Run every feature of the group over `x` into `out` (rows x group width), from scratch."""

@@ -19,25 +19,26 @@ import numba as nb
 import numpy as np
 
 NAN = np.nan
+FLAT = 1e-12  # a window whose spread is below this share of its level holds equal values
 # one compiled signature for every kernel: state, params, x, out (any memory layout)
-SIGNATURE = "void(f8[:], f8[:], f8[:, :], f8[:, :])"
+SIGNATURE = "void(f8[::1], f8[::1], f8[:, :], f8[:, :])"
 
 
 @nb.njit(SIGNATURE, cache=True)
 def log_returns(state, params, x, out):  # pragma: no cover - compiled
-    # params: [close_col, w_1..w_k, warmup]; state: [count, pos, ring buffer of max(w)+1 closes]
+    # params: [close_col, w_1..w_k, warmup]; state: [count, pos, ring of max(w)+1 log closes]
     col = int(params[0])
     k = out.shape[1]
     size = state.shape[0] - 2
     for i in range(x.shape[0]):
         count = int(state[0])
         pos = int(state[1])
-        c = x[i, col]
-        state[2 + pos] = c
+        lc = math.log(x[i, col])
+        state[2 + pos] = lc
         for j in range(k):
             w = int(params[1 + j])
             if count >= w and count >= params[1 + k]:
-                out[i, j] = math.log(c / state[2 + (pos - w) % size])
+                out[i, j] = lc - state[2 + (pos - w) % size]
             else:
                 out[i, j] = NAN
         state[1] = (pos + 1) % size
@@ -161,7 +162,8 @@ def macd(state, params, x, out):  # pragma: no cover - compiled
 
 @nb.njit(cache=True)
 def _window_mean_std(buf, start, size):  # pragma: no cover - compiled
-    # two-pass population mean and standard deviation of buf[start:start+size]: no drift
+    # two-pass population mean and standard deviation of buf[start:start+size]: no drift.
+    # A spread below 1e-12 of the level is rounding in the mean of equal values: report 0.
     total = 0.0
     for j in range(size):
         total += buf[start + j]
@@ -170,7 +172,55 @@ def _window_mean_std(buf, start, size):  # pragma: no cover - compiled
     for j in range(size):
         d = buf[start + j] - mean
         acc += d * d
-    return mean, math.sqrt(acc / size)
+    std = math.sqrt(acc / size)
+    return mean, std if std > FLAT * abs(mean) else 0.0
+
+
+RING = 6  # header of a rolling-moments ring: count, pos, shift, sum, sum of squares, since sync
+
+
+@nb.njit(cache=True)
+def _ring_push(state, o, window, v):  # pragma: no cover - compiled
+    # Push v into the ring at state[o:]; return the window's (mean, std) once it is full.
+    # Sums of (value - shift) are updated in O(1) and re-synced exactly from the buffer every
+    # `window` pushes (shift = the exact mean then), so rounding never accumulates.
+    count = state[o]
+    pos = int(state[o + 1])
+    shift = state[o + 2]
+    if count >= window:
+        old = state[o + RING + pos] - shift
+        state[o + 3] -= old
+        state[o + 4] -= old * old
+    d = v - shift
+    state[o + RING + pos] = v
+    state[o + 3] += d
+    state[o + 4] += d * d
+    state[o + 1] = (pos + 1) % window
+    count += 1
+    state[o] = count
+    state[o + 5] += 1
+    if count < window:
+        return NAN, NAN
+    if state[o + 5] >= window:
+        mean, std = _window_mean_std(state, o + RING, window)
+        total = 0.0
+        squares = 0.0
+        for j in range(window):
+            e = state[o + RING + j] - mean
+            total += e
+            squares += e * e
+        state[o + 2] = mean
+        state[o + 3] = total
+        state[o + 4] = squares
+        state[o + 5] = 0
+        return mean, std
+    m = state[o + 3] / window
+    raw = state[o + 4] / window
+    var = raw - m * m
+    if var <= 1e-10 * raw:  # what is left is cancellation noise: the window is flat
+        return shift + m, 0.0
+    std = math.sqrt(var)
+    return shift + m, std if std > FLAT * abs(shift + m) else 0.0
 
 
 @nb.njit(SIGNATURE, cache=True)
@@ -201,48 +251,31 @@ def bollinger(state, params, x, out):  # pragma: no cover - compiled
 @nb.njit(SIGNATURE, cache=True)
 def rolling_zscore(state, params, x, out):  # pragma: no cover - compiled
     # z-score of each input column against its own last `window` valid values (this one included).
-    # params: [window, k, col_1..col_k]; state: per column [count, pos, ring buffer of `window`]
+    # params: [window, k, col_1..col_k]; state: one rolling-moments ring per column
     # NaN inputs (warm-up of the underlying feature) give NaN and leave the state alone.
     window = int(params[0])
     k = int(params[1])
-    stride = window + 2
+    stride = window + RING
     for i in range(x.shape[0]):
         for j in range(k):
             v = x[i, int(params[2 + j])]
-            base = j * stride
             if math.isnan(v):
                 out[i, j] = NAN
                 continue
-            count = int(state[base]) + 1
-            pos = int(state[base + 1])
-            state[base + 2 + pos] = v
-            state[base + 1] = (pos + 1) % window
-            state[base] = count
-            if count >= window:
-                mean, std = _window_mean_std(state, base + 2, window)
-                out[i, j] = (v - mean) / std if std > 0.0 else 0.0
-            else:
-                out[i, j] = NAN
+            mean, std = _ring_push(state, j * stride, window, v)
+            out[i, j] = (v - mean) / std if std > 0.0 else (NAN if math.isnan(std) else 0.0)
 
 
 @nb.njit(SIGNATURE, cache=True)
 def log_volume_zscore(state, params, x, out):  # pragma: no cover - compiled
     # z-score of log(1 + volume) over the last `window` bars.
-    # params: [volume_col, window]; state: [count, pos, ring buffer]
+    # params: [volume_col, window]; state: a rolling-moments ring
     window = int(params[1])
     col = int(params[0])
     for i in range(x.shape[0]):
         v = math.log1p(x[i, col])
-        count = int(state[0]) + 1
-        pos = int(state[1])
-        state[2 + pos] = v
-        state[1] = (pos + 1) % window
-        state[0] = count
-        if count >= window:
-            mean, std = _window_mean_std(state, 2, window)
-            out[i, 0] = (v - mean) / std if std > 0.0 else 0.0
-        else:
-            out[i, 0] = NAN
+        mean, std = _ring_push(state, 0, window, v)
+        out[i, 0] = (v - mean) / std if std > 0.0 else (NAN if math.isnan(std) else 0.0)
 
 
 @nb.njit(SIGNATURE, cache=True)

@@ -182,7 +182,7 @@ class VolumeZ(Feature):
 
     @property
     def state_size(self) -> int:
-        return 2 + self.window
+        return kernels.RING + self.window
 
     def own_params(self) -> list[float]:
         return [float(self.window)]
