@@ -118,7 +118,7 @@ def features(
                 ),
             )
     except (DataError, ConfigError) as exc:
-        err_console.print(f"error: {exc}", highlight=False)
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     total = sum(r.rows for r in results)
     folder = results[0].path.parent if results and results[0].path else out
@@ -150,7 +150,7 @@ def download(
             data, symbols, timeframe, market, since, funding, exchange, api_base
         )
     except (DataError, ConfigError) as exc:
-        err_console.print(f"error: {exc}", highlight=False)
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     for r in results:
         extra = f", {r.funding_added} funding rate(s)" if r.funding_added is not None else ""

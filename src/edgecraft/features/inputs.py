@@ -27,9 +27,7 @@ NS_PER_S = 1_000_000_000
 class EventCursor:
     """An external series known from each event's time on: `asof(ts)` gives the latest one."""
 
-    def __init__(
-        self, series: pd.Series | None = None, lag: pd.Timedelta | None = None
-    ) -> None:
+    def __init__(self, series: pd.Series | None = None, lag: pd.Timedelta | None = None) -> None:
         self.lag_ns = int(lag.value) if lag is not None else 0
         self._times: list[int] = []
         self._values: list[float] = []

@@ -45,9 +45,23 @@ def log_returns(state, params, x, out):  # pragma: no cover - compiled
         state[0] = count + 1
 
 
+@nb.njit(cache=True)
+def _wilder(state, at, count, period, value):  # pragma: no cover - compiled
+    # TA-Lib's Wilder average in state[at], fed its `count`-th value (from 1): the mean of the
+    # first `period` values, then avg = (avg * (period - 1) + value) / period
+    if count <= period:
+        state[at] += value
+        if count == period:
+            state[at] /= period
+    else:
+        state[at] *= period - 1
+        state[at] += value
+        state[at] /= period
+
+
 @nb.njit(SIGNATURE, cache=True)
 def rsi(state, params, x, out):  # pragma: no cover - compiled
-    # TA-Lib RSI: Wilder smoothing seeded with the mean of the first `period` moves.
+    # TA-Lib RSI: Wilder averages of gains and losses, seeded with the mean of the first `period`.
     # params: [close_col, period, warmup]; state: [count, prev_close, avg_gain, avg_loss]
     col = int(params[0])
     period = params[1]
@@ -56,23 +70,8 @@ def rsi(state, params, x, out):  # pragma: no cover - compiled
         c = x[i, col]
         if count > 0:
             d = c - state[1]
-            if count <= period:
-                if d < 0:
-                    state[3] -= d
-                else:
-                    state[2] += d
-                if count == period:
-                    state[3] /= period
-                    state[2] /= period
-            else:
-                state[3] *= period - 1
-                state[2] *= period - 1
-                if d < 0:
-                    state[3] -= d
-                else:
-                    state[2] += d
-                state[3] /= period
-                state[2] /= period
+            _wilder(state, 2, count, period, d if d > 0 else 0.0)
+            _wilder(state, 3, count, period, -d if d < 0 else 0.0)
         state[1] = c
         state[0] = count + 1
         if count >= period and count >= params[2]:
@@ -93,21 +92,7 @@ def atr(state, params, x, out):  # pragma: no cover - compiled
         h, lo, c = x[i, hc], x[i, lc], x[i, cc]
         if count > 0:
             prev = state[1]
-            tr = h - lo
-            up = abs(prev - h)
-            if up > tr:
-                tr = up
-            down = abs(prev - lo)
-            if down > tr:
-                tr = down
-            if count <= period:
-                state[2] += tr
-                if count == period:
-                    state[2] /= period
-            else:
-                state[2] *= period - 1
-                state[2] += tr
-                state[2] /= period
+            _wilder(state, 2, count, period, max(h - lo, abs(prev - h), abs(prev - lo)))
         state[1] = c
         state[0] = count + 1
         if count >= period and count >= params[4]:
