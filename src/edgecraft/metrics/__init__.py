@@ -1,0 +1,1 @@
+"""Pure metric functions: information coefficients, P&L statistics, calibration, overfitting."""
