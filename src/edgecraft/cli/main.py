@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from edgecraft.core.errors import ConfigError, DataError
 from edgecraft.pipeline.checks import validate_paths
+from edgecraft.pipeline.config import load_run_config
 from edgecraft.pipeline.download import download as download_flow
+from edgecraft.pipeline.experiment import backtest_run, run_experiment
 from edgecraft.pipeline.features import build_features, load_features_config
 
 app = typer.Typer(
@@ -157,6 +160,63 @@ def download(
         out_console.print(
             f"{r.symbol}: {r.bars_added} new {timeframe} bar(s){extra}", highlight=False
         )
+
+
+def _progress_bar():
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err_console)
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML RunConfig (default: built-in).")] = None,
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder that receives the run folder.")] = Path(
+        "artifacts"),
+) -> None:
+    """Train with purged walk-forward, emit signals, measure them; write a run folder."""
+    try:
+        settings = load_run_config(config)
+        with _progress_bar() as progress:
+            task = progress.add_task("loading bars", total=None)
+            folder = run_experiment(settings, data, out, lambda d, done, total: progress.update(
+                task, completed=done, total=total, description=d))
+    except (DataError, ConfigError, ValueError) as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    out_console.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
+    _print_metrics(folder)
+
+
+@app.command()
+def backtest(
+    run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
+    start: Annotated[str, typer.Option(help="First bar (UTC) to score.")],
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for the backtest folder.")] = Path(
+        "artifacts"),
+) -> None:
+    """Apply a finished run's saved models, unchanged, to bars from --start on."""
+    try:
+        with _progress_bar() as progress:
+            task = progress.add_task("loading bars", total=None)
+            folder = backtest_run(run_dir, data, start, out, lambda d, done, total: (
+                progress.update(task, completed=done, total=total, description=d)))
+    except (DataError, ConfigError, ValueError) as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    out_console.print(f"backtest folder: {folder}", highlight=False, soft_wrap=True)
+    _print_metrics(folder)
+
+
+def _print_metrics(folder: Path) -> None:
+    metrics = json.loads((folder / "metrics.json").read_text())["horizons"]
+    keys = ["rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "calmar", "dsr",
+            "signals"]
+    out_console.print("horizon  " + "  ".join(f"{k:>12.12}" for k in keys), highlight=False)
+    for horizon, m in metrics.items():
+        cells = [f"{m[k]:12.4f}" if isinstance(m[k], float) else f"{m[k]!s:>12}" for k in keys]
+        out_console.print(f"{horizon:<8} " + "  ".join(cells), highlight=False)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 import pandas as pd
 
@@ -26,3 +27,38 @@ class Bar:
     def __post_init__(self) -> None:
         if self.ts.tzinfo is None:
             raise ValueError(f"Bar.ts must be timezone-aware UTC, was naive {self.ts}")
+
+
+class Direction(IntEnum):
+    SHORT = -1
+    FLAT = 0
+    LONG = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A model's call on one symbol at one bar close; an input to the risk manager, not an order."""
+
+    ts: pd.Timestamp
+    symbol: str
+    direction: Direction
+    confidence: float  # calibrated P(direction is right over `horizon`)
+    horizon: pd.Timedelta
+    entry: float
+    target: float | None  # take-profit price; None when FLAT
+    stop: float | None  # stop-loss price; None when FLAT
+    model_id: str
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], was {self.confidence}")
+        if self.direction == Direction.FLAT:
+            if self.target is not None or self.stop is not None:
+                raise ValueError("a FLAT signal has no target or stop")
+            return
+        if self.target is None or self.stop is None:
+            raise ValueError(f"a {self.direction.name} signal needs a target and a stop")
+        sign = int(self.direction)
+        if not sign * (self.target - self.entry) > 0 > sign * (self.stop - self.entry):
+            raise ValueError(f"{self.direction.name} signal needs target and stop on opposite "
+                             f"sides of entry {self.entry}: target {self.target}, stop {self.stop}")

@@ -1,0 +1,120 @@
+"""Score a set of signals against what happened: IC family, P&L after costs, calibration, DSR."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.metrics.calibration import brier, expected_calibration_error, reliability
+from edgecraft.metrics.ic import ic, ic_by, information_ratio
+from edgecraft.metrics.overfitting import deflated_sharpe, probabilistic_sharpe
+from edgecraft.metrics.returns import (
+    calmar,
+    hit_rate,
+    max_drawdown,
+    profit_factor,
+    sharpe,
+    sortino,
+    turnover,
+)
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Daily returns of the signals' equal-weight portfolio, gross and net, and buy-and-hold."""
+
+    gross: pd.Series
+    net: pd.Series
+    buy_and_hold: pd.Series
+    positions: pd.DataFrame
+
+
+def signal_portfolio(direction: pd.Series, next_return: pd.Series, hold_bars: int,
+                     cost_bps: float) -> Portfolio:
+    """Hold each signal for `hold_bars` bars with 1/`hold_bars` of the symbol's capital.
+
+    `direction` is in {-1, 0, 1} on the (ts, symbol) index; `next_return` is each symbol's simple
+    return from that bar's close to the next bar's close. Symbols are equally weighted among
+    those with a signal at each ts; `cost_bps` (fee + half-spread) is charged on every change of
+    position. Hourly P&L is summed into UTC days.
+    """
+    d = direction.unstack("symbol").astype(float)
+    r = next_return.unstack("symbol").reindex(index=d.index, columns=d.columns)
+    active = d.notna() & r.notna()
+    weight = active.div(active.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    held = d.fillna(0.0).rolling(hold_bars, min_periods=1).sum() / hold_bars
+    positions = held * weight
+    gross = (positions * r.fillna(0.0)).sum(axis=1)
+    costs = positions.diff().abs().sum(axis=1).fillna(positions.abs().sum(axis=1))
+    net = gross - costs * cost_bps / 1e4
+    hold = (weight * r.fillna(0.0)).sum(axis=1)
+    day = d.index.floor("D")
+    return Portfolio(gross.groupby(day).sum(), net.groupby(day).sum(), hold.groupby(day).sum(),
+                     positions)
+
+
+def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) -> dict:
+    """Metrics of one horizon's out-of-sample predictions.
+
+    `frame` (index (ts, symbol)) holds: score (raw model output), p_up (calibrated), direction,
+    ret (realized forward log return at the horizon), next_return (simple, one bar), window.
+    """
+    score, ret = frame["score"], frame["ret"]
+    month = pd.Series(frame.index.get_level_values("ts").strftime("%Y-%m"), index=frame.index)
+    monthly = ic_by(score, ret, month, "spearman", min_count=30)
+    cross = ic_by(score, ret, "ts", "spearman", min_count=3)
+    per_symbol = ic_by(score, ret, "symbol", "spearman", min_count=30)
+    book = signal_portfolio(frame["direction"], frame["next_return"], hold_bars, cost_bps)
+    up = (ret > 0).astype(float).where(ret.notna())
+    traded = frame["direction"] != 0
+    out = {
+        "ic": ic(score, ret, "pearson"),
+        "rank_ic": ic(score, ret, "spearman"),
+        "cross_sectional_rank_ic": float(cross.mean()) if len(cross) else float("nan"),
+        "cross_sectional_ir": information_ratio(cross),
+        "symbol_rank_ic_mean": float(per_symbol.mean()) if len(per_symbol) else float("nan"),
+        "ir": information_ratio(monthly),
+        "months": int(len(monthly)),
+        "hit_rate": hit_rate(frame["direction"], ret),
+        "signals": int(traded.sum()),
+        "rows": int(len(frame)),
+        "profit_factor": profit_factor(book.net),
+        "profit_factor_gross": profit_factor(book.gross),
+        "sharpe": sharpe(book.net),
+        "sharpe_gross": sharpe(book.gross),
+        "sortino": sortino(book.net),
+        "calmar": calmar(book.net),
+        "max_drawdown": max_drawdown(book.net),
+        "total_return": float((1 + book.net).prod() - 1),
+        "buy_and_hold_sharpe": sharpe(book.buy_and_hold),
+        "turnover_per_bar": turnover(book.positions),
+        "brier": brier(frame["p_up"], up),
+        "ece": expected_calibration_error(frame["p_up"], up),
+        "psr": probabilistic_sharpe(book.net),
+        "dsr": deflated_sharpe(book.net, trials),
+        "trials": trials,
+    }
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+
+
+def per_window(frame: pd.DataFrame) -> list[dict]:
+    """IC, rank IC and hit rate of each walk-forward test window."""
+    rows = []
+    for number, part in frame.groupby("window"):
+        ts = part.index.get_level_values("ts")
+        rows.append({
+            "window": int(number), "start": str(ts.min()), "end": str(ts.max()),
+            "rows": int(len(part)), "ic": ic(part["score"], part["ret"]),
+            "rank_ic": ic(part["score"], part["ret"], "spearman"),
+            "hit_rate": hit_rate(part["direction"], part["ret"]),
+        })
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+             for k, v in row.items()} for row in rows]
+
+
+def calibration_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reliability table of the calibrated P(up) against realized up-moves."""
+    up = (frame["ret"] > 0).astype(float).where(frame["ret"].notna())
+    return reliability(frame["p_up"], up)

@@ -1,0 +1,1 @@
+"""Models behind one sklearn-shaped contract, in the MODELS registry (see `registry`)."""

@@ -1,0 +1,119 @@
+"""Gradient-boosted trees: LightGBM and XGBoost, as classifiers and as return regressors."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+
+class _Trees:
+    """Shared hyperparameters; subclasses build the library's estimator in `_estimator`."""
+
+    is_classifier = True
+
+    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 31,
+                 min_child_samples: int = 500, subsample: float = 0.7, colsample: float = 0.7,
+                 reg_lambda: float = 1.0, threads: int = 1, seed: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample = colsample
+        self.reg_lambda = reg_lambda
+        self.threads = threads
+        self.seed = seed
+
+    def _estimator(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def fit(self, X: pd.DataFrame, y: pd.Series, sample_weight: pd.Series | None = None):
+        """Fit on features `X` and labels `y` (classes, or returns for regressors)."""
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        self.columns_ = list(X.columns)
+        target = np.asarray(y)
+        if self.is_classifier:
+            self.classes_, target = np.unique(target, return_inverse=True)
+            if len(self.classes_) < 2:
+                raise ValueError(f"need at least two classes to fit, found {self.classes_}")
+        self.estimator_ = self._estimator().fit(X.to_numpy(np.float32), target,
+                                                sample_weight=weight)
+        return self
+
+    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return X[self.columns_].to_numpy(np.float32)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """(n, k) class probabilities, columns in `classes_` order."""
+        return np.asarray(self.estimator_.predict_proba(self._matrix(X)), dtype=np.float64)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Predicted return (regressors) or most likely class (classifiers)."""
+        if self.is_classifier:
+            return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        return np.asarray(self.estimator_.predict(self._matrix(X)), dtype=np.float64)
+
+    def feature_importance(self) -> pd.Series:
+        """Gain importance per feature, summing to 1."""
+        gains = np.asarray(self._gains(), dtype=np.float64)
+        total = gains.sum()
+        return pd.Series(gains / total if total else gains, index=self.columns_)
+
+    def _gains(self) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class LightGBMClassifier(_Trees):
+    """LightGBM gradient-boosted trees classifier."""
+
+    def _estimator(self) -> lgb.LGBMClassifier:
+        return lgb.LGBMClassifier(**self._lgb_params())
+
+    def _lgb_params(self) -> dict:
+        return dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                    num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+                    subsample=self.subsample, subsample_freq=1, colsample_bytree=self.colsample,
+                    reg_lambda=self.reg_lambda, n_jobs=self.threads, random_state=self.seed,
+                    deterministic=True, force_row_wise=True, verbose=-1)
+
+    def _gains(self) -> np.ndarray:
+        return self.estimator_.booster_.feature_importance("gain")
+
+
+class LightGBMRegressor(LightGBMClassifier):
+    """LightGBM regressor of forward returns."""
+
+    is_classifier = False
+
+    def _estimator(self) -> lgb.LGBMRegressor:
+        return lgb.LGBMRegressor(**self._lgb_params())
+
+
+class XGBoostClassifier(_Trees):
+    """XGBoost histogram-tree classifier."""
+
+    def _estimator(self) -> xgb.XGBClassifier:
+        return xgb.XGBClassifier(**self._xgb_params())
+
+    def _xgb_params(self) -> dict:
+        return dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+                    max_leaves=self.num_leaves, max_depth=0, grow_policy="lossguide",
+                    min_child_weight=float(self.min_child_samples) / 100.0,
+                    subsample=self.subsample, colsample_bytree=self.colsample,
+                    reg_lambda=self.reg_lambda, n_jobs=self.threads, random_state=self.seed,
+                    tree_method="hist")
+
+    def _gains(self) -> np.ndarray:
+        scores = self.estimator_.get_booster().get_score(importance_type="total_gain")
+        return np.array([scores.get(f"f{i}", 0.0) for i in range(len(self.columns_))])
+
+
+class XGBoostRegressor(XGBoostClassifier):
+    """XGBoost regressor of forward returns."""
+
+    is_classifier = False
+
+    def _estimator(self) -> xgb.XGBRegressor:
+        return xgb.XGBRegressor(**self._xgb_params())

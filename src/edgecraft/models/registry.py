@@ -1,0 +1,29 @@
+"""MODELS: every model by name. Adding a model is one line here; contract tests cover it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.models.gbdt import (
+    LightGBMClassifier,
+    LightGBMRegressor,
+    XGBoostClassifier,
+    XGBoostRegressor,
+)
+
+MODELS: dict[str, type] = {
+    "lgbm": LightGBMClassifier,
+    "lgbm_reg": LightGBMRegressor,
+    "xgb": XGBoostClassifier,
+    "xgb_reg": XGBoostRegressor,
+}
+
+
+def score(model, X: pd.DataFrame) -> np.ndarray:
+    """One number per row, larger = more bullish: P(highest class) - P(lowest class) for a
+    classifier (classes are ordered: down < flat < up), the predicted return for a regressor."""
+    if getattr(model, "is_classifier", True):
+        proba = model.predict_proba(X)
+        return proba[:, -1] - proba[:, 0]
+    return model.predict(X)

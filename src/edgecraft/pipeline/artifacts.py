@@ -1,0 +1,92 @@
+"""The run folder: config, models, feature spec, data fingerprint, metrics, checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import yaml
+
+from edgecraft.core.errors import DataError, Problem
+from edgecraft.features.featureset import FeatureSet
+from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.train import Fitted
+
+CHECKSUMS = "checksums.json"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprint(files: list[Path], bars: pd.DataFrame) -> dict[str, Any]:
+    """What data the run saw: each file's hash and size, and the bars' span and count."""
+    ts = bars.index.get_level_values("ts")
+    return {
+        "files": {p.name: {"sha256": sha256(p), "bytes": p.stat().st_size} for p in sorted(files)},
+        "rows": int(len(bars)),
+        "first": str(ts.min()) if len(ts) else None,
+        "last": str(ts.max()) if len(ts) else None,
+    }
+
+
+def git_sha() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, default=str, allow_nan=False))
+
+
+def save_run(folder: Path, config: RunConfig, features: FeatureSet, models: dict[str, Fitted],
+             data_fingerprint: dict[str, Any]) -> None:
+    """Write config, feature spec, models and fingerprint (metrics and report come later)."""
+    (folder / "models").mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"),
+                                                       sort_keys=False))
+    write_json(folder / "feature_spec.json", {
+        "columns": features.columns,
+        "warmup_bars": features.warmup,
+        "base_timeframe": features.base_timeframe,
+        "groups": [{"timeframe": g.timeframe, "columns": list(g.columns),
+                    "features": [repr(f) for f in g.features]} for g in features.groups],
+    })
+    write_json(folder / "fingerprint.json", {**data_fingerprint, "git_sha": git_sha()})
+    for horizon, fitted in models.items():
+        joblib.dump(fitted, folder / "models" / f"model_{horizon}.joblib")
+
+
+def seal(folder: Path) -> None:
+    """Record the SHA-256 of every file in the run folder."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS)
+    write_json(folder / CHECKSUMS, {str(p.relative_to(folder)): sha256(p) for p in files})
+
+
+def load_run(folder: Path) -> tuple[RunConfig, dict[str, Fitted]]:
+    """Load a finished run's config and models, refusing files whose checksum does not match."""
+    sums_path = folder / CHECKSUMS
+    if not sums_path.exists():
+        raise DataError([Problem(str(folder), None, "not a finished run: no checksums.json")])
+    sums = json.loads(sums_path.read_text())
+    bad = [Problem(str(folder / name), None, "checksum mismatch: the file changed after the run")
+           for name, digest in sums.items()
+           if not (folder / name).exists() or sha256(folder / name) != digest]
+    if bad:
+        raise DataError(bad)
+    config = RunConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
+    models = {h: joblib.load(folder / "models" / f"model_{h}.joblib")
+              for h in config.label.horizons}
+    return config, models

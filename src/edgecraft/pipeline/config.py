@@ -1,0 +1,124 @@
+"""RunConfig: one flat YAML file per experiment, validated at load time (unknown keys rejected)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from edgecraft.core.errors import ConfigError
+from edgecraft.features.config import FeaturesConfig
+from edgecraft.models.registry import MODELS
+from edgecraft.signals.calibration import METHODS
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LabelConfig(_Section):
+    kind: Literal["forward", "triple_barrier"] = "forward"
+    horizons: list[str] = ["4h", "24h"]
+    barrier_up: float = Field(2.0, gt=0)  # ATRs, triple barrier only
+    barrier_down: float = Field(2.0, gt=0)
+
+    @field_validator("horizons")
+    @classmethod
+    def _horizons(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one horizon")
+        for h in value:
+            if pd.Timedelta(h) <= pd.Timedelta(0):
+                raise ValueError(f"horizon must be positive, was {h!r}")
+        return value
+
+
+class ModelConfig(_Section):
+    name: str = "lgbm"
+    params: dict[str, Any] = {}
+    # a larger training set is subsampled (seeded, uniform): overlapping labels make neighbouring
+    # hourly rows near-duplicates, so this costs little information and bounds the fit time
+    max_train_rows: int | None = Field(None, ge=1000)
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
+        return name
+
+
+class ValidationConfig(_Section):
+    # "unpurged_kfold" leaks (shuffled folds, no purge): it exists to show how much, never to
+    # judge a model
+    method: Literal["walk_forward", "unpurged_kfold"] = "walk_forward"
+    test_length: str = "90d"
+    train_length: str | None = None  # None: expanding window
+    min_train: str = "365d"
+    embargo: str = "24h"
+
+
+class CalibrationConfig(_Section):
+    method: str = "isotonic"
+    fraction: float = Field(0.2, gt=0, lt=0.5)  # last share of each training window
+
+    @field_validator("method")
+    @classmethod
+    def _method(cls, value: str) -> str:
+        if value not in METHODS:
+            raise ValueError(f"calibration method must be one of {METHODS}, was {value!r}")
+        return value
+
+
+class SignalConfig(_Section):
+    min_confidence: float = Field(0.52, ge=0.5, le=1.0)
+    target_atr: float = Field(2.0, gt=0)
+    stop_atr: float = Field(2.0, gt=0)
+    atr_column: str = "tech_atr_14_1h"
+
+
+class CostConfig(_Section):
+    fee_bps: float = Field(10.0, ge=0)  # per side, on traded notional
+    half_spread_bps: float = Field(2.0, ge=0)
+
+
+class RunConfig(_Section):
+    """Everything one run needs; saved resolved into the run folder."""
+
+    name: str = "run"
+    market: str = "spot"
+    symbols: list[str] = []  # empty: every pair in the data folder
+    start: str | None = None  # first bar used (features warm up from it)
+    end: str | None = None
+    features: FeaturesConfig = FeaturesConfig()
+    label: LabelConfig = LabelConfig()
+    model: ModelConfig = ModelConfig()
+    validation: ValidationConfig = ValidationConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
+    signals: SignalConfig = SignalConfig()
+    costs: CostConfig = CostConfig()
+    trials: int = Field(1, ge=1)  # configurations tried so far on this data, for the DSR
+    min_feature_coverage: float = Field(0.5, ge=0, le=1)  # rows with fewer features are skipped
+    seed: int = 0
+    threads: int = Field(1, ge=1)
+
+
+def load_run_config(path: Path | None, **overrides: Any) -> RunConfig:
+    """Read a RunConfig from YAML (defaults when `path` is None), then apply `overrides`."""
+    fields: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config {path} must be a mapping of RunConfig fields")
+        fields = loaded
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RunConfig(**fields)
+    except ValidationError as exc:
+        raise ConfigError(f"config {path or '(defaults)'}: {exc}") from exc

@@ -1,0 +1,106 @@
+"""The two user-facing flows: `run` (train with walk-forward) and `backtest` (a saved run on new bars)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.core.timeframes import timeframe_delta
+from edgecraft.pipeline.artifacts import fingerprint, load_run, save_run, seal, write_json
+from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.report import horizon_figure, write_report
+from edgecraft.pipeline.run import (
+    Prepared,
+    Progress,
+    evaluate_horizon,
+    make_labels,
+    prepare,
+    score_signals,
+    train_final,
+    walk_forward,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _run_folder(out: Path, config: RunConfig) -> Path:
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%d-%H%M%S")
+    digest = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:6]
+    folder = out / f"{config.name}-{stamp}-{digest}"
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder
+
+
+def _hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
+    hold = max(1, int(pd.Timedelta(horizon) / timeframe_delta(config.features.base_timeframe)))
+    return hold, config.costs.fee_bps + config.costs.half_spread_bps
+
+
+def _finish(folder: Path, config: RunConfig, results: dict[str, pd.DataFrame],
+            metrics: dict[str, dict], models: dict, title: str) -> None:
+    figures = {}
+    for horizon, frame in results.items():
+        fitted = models.get(horizon)
+        importance = fitted.model.feature_importance() if fitted is not None else None
+        hold, cost = _hold_and_cost(config, horizon)
+        figures[horizon] = horizon_figure(frame, importance, hold, cost, f"{title} — {horizon}")
+        frame.reset_index().to_parquet(folder / f"predictions_{horizon}.parquet", index=False)
+    write_json(folder / "metrics.json", {"horizons": metrics})
+    write_report(folder / "report.html", title, metrics, figures)
+
+
+def run_experiment(config: RunConfig, data: Path | None, out: Path,
+                   progress: Progress | None = None) -> Path:
+    """Features, labels, purged walk-forward, signals, metrics; then a final model per horizon."""
+    prepared: Prepared = prepare(config, data, progress)
+    folder = _run_folder(out, config)
+    results, metrics, models = {}, {}, {}
+    for horizon in config.label.horizons:
+        labels = make_labels(config, prepared.bars, prepared.X, horizon)
+        predictions = walk_forward(config, prepared.X, labels, horizon, progress)
+        frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
+        results[horizon] = frame
+        metrics[horizon] = evaluate_horizon(config, frame, horizon)
+        models[horizon] = train_final(config, prepared.X, labels, horizon)
+        log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
+    save_run(folder, config, config.features.build(), models,
+             fingerprint(prepared.files, prepared.bars))
+    _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}")
+    seal(folder)
+    return folder
+
+
+def backtest_run(run: Path, data: Path | None, start: str, out: Path,
+                 progress: Progress | None = None) -> Path:
+    """Apply a finished run's saved models, unchanged, to the bars from `start` on.
+
+    Features are computed over the whole history so they are warm at `start`; only rows from
+    `start` on are scored, so nothing the models trained on is judged again unless `start` says so.
+    """
+    config, models = load_run(run)
+    prepared = prepare(config.model_copy(update={"start": None, "end": None}), data, progress)
+    begin = pd.Timestamp(start, tz="UTC") if pd.Timestamp(start).tzinfo is None else (
+        pd.Timestamp(start))
+    keep = prepared.X.index.get_level_values("ts") >= begin
+    if not keep.any():
+        raise ValueError(f"no bars at or after {begin} in the data")
+    X = prepared.X[keep]
+    folder = out / f"backtest-{run.name}-{begin:%Y%m%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    results, metrics = {}, {}
+    for horizon, fitted in models.items():
+        labels = make_labels(config, prepared.bars, prepared.X, horizon).loc[X.index]
+        usable = X.notna().mean(axis=1).to_numpy() >= config.min_feature_coverage
+        predictions = fitted.predict(X[usable]).assign(window=0)
+        frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
+        frame = frame[np.isfinite(frame["ret"]) | frame["ret"].isna()]
+        results[horizon] = frame
+        metrics[horizon] = {**evaluate_horizon(config, frame.dropna(subset=["ret"]), horizon),
+                            "scored_rows": int(len(frame)), "start": str(begin)}
+    _finish(folder, config, results, metrics, models, f"edgecraft backtest of {run.name}")
+    seal(folder)
+    return folder

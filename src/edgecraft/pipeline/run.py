@@ -1,0 +1,135 @@
+"""`edgecraft run`: features -> labels -> purged walk-forward -> signals -> metrics -> run folder."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.core.timeframes import timeframe_delta
+from edgecraft.data.layout import DataLayout, default_data_dir
+from edgecraft.labels.forward import forward_returns
+from edgecraft.labels.triple_barrier import triple_barrier
+from edgecraft.labels.weights import uniqueness
+from edgecraft.metrics.evaluation import evaluate, per_window
+from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.features import FeatureBuilder
+from edgecraft.pipeline.train import Fitted, fit
+from edgecraft.signals.build import build_signals
+from edgecraft.validation.walk_forward import PurgedWalkForward, UnpurgedKFold
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Prepared:
+    """Bars (with the reference symbols) and the feature matrix of the run's symbols."""
+
+    bars: pd.DataFrame
+    X: pd.DataFrame
+    symbols: list[str]
+    files: list[Path]
+
+
+def prepare(config: RunConfig, data: Path | None, progress: Progress | None = None) -> Prepared:
+    """Load validated bars and build the feature matrix (float32) of every symbol."""
+    layout = DataLayout(data or default_data_dir())
+    builder = FeatureBuilder(layout, config.features, config.market)
+    symbols = config.symbols or builder.symbols()
+    bars = builder.load(symbols)
+    ts = bars.index.get_level_values("ts")
+    if config.start:
+        bars = bars[ts >= pd.Timestamp(config.start, tz="UTC")]
+        ts = bars.index.get_level_values("ts")
+    if config.end:
+        bars = bars[ts <= pd.Timestamp(config.end, tz="UTC")]
+    frames = []
+    for i, symbol in enumerate(symbols):
+        frames.append(builder.build(bars, symbol).astype(np.float32))
+        if progress:
+            progress(f"features {symbol}", i + 1, len(symbols))
+    X = pd.concat(frames).sort_index()
+    files = [p for s, p in layout.bar_files(config.market, config.features.base_timeframe).items()
+             if s in set(symbols) | set(config.features.references)]
+    return Prepared(bars, X, list(symbols), files)
+
+
+def make_labels(config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame,
+                horizon: str) -> pd.DataFrame:
+    """ret (forward log return), y (training class), t1 and uniqueness weight on X's index."""
+    own = bars.reindex(X.index)
+    forward = forward_returns(own, horizon)
+    if config.label.kind == "triple_barrier":
+        atr_rel = X[config.signals.atr_column.replace("atr_14_", "atr_14_rel_")].astype(float)
+        barrier = triple_barrier(own, atr_rel, horizon, config.features.base_timeframe,
+                                 config.label.barrier_up, config.label.barrier_down)
+        labels = pd.DataFrame({"ret": forward["ret"], "y": barrier["y"], "t1": barrier["t1"]})
+        labels.loc[labels["y"].isna(), "ret"] = np.nan
+    else:
+        labels = forward.assign(y=np.sign(forward["ret"]))
+    labels["weight"] = uniqueness(labels["t1"].where(labels["ret"].notna()))
+    return labels
+
+
+def next_bar_returns(bars: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """Each symbol's simple return from a bar's close to its next bar's close."""
+    close = bars["close"].reindex(index)
+    return close.groupby(level="symbol").shift(-1) / close - 1.0
+
+
+def usable_rows(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    coverage = X.notna().mean(axis=1).to_numpy()
+    known = labels["ret"].notna().to_numpy() & labels["t1"].notna().to_numpy()
+    return np.flatnonzero(known & (coverage >= config.min_feature_coverage))
+
+
+def walk_forward(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horizon: str,
+                 progress: Progress | None = None) -> pd.DataFrame:
+    """Out-of-sample score and P(up) for every test row, each from a model trained before it."""
+    rows = usable_rows(config, X, labels)
+    settings = config.validation.model_dump()
+    splitter = (PurgedWalkForward(**{k: v for k, v in settings.items() if k != "method"})
+                if settings["method"] == "walk_forward" else UnpurgedKFold(seed=config.seed))
+    ts = labels.index.get_level_values("ts")[rows]
+    windows = list(splitter.split(ts, labels["t1"].iloc[rows]))
+    if not windows:
+        raise ValueError("no walk-forward window fits the data: shorten min_train/test_length")
+    parts = []
+    for i, window in enumerate(windows):
+        fitted = fit(config, X, labels, rows[window.train], horizon)
+        test_rows = rows[window.test]
+        part = fitted.predict(X.iloc[test_rows]).assign(window=window.number)
+        parts.append(part)
+        log.info("horizon=%s window=%d train=%d test=%d", horizon, window.number,
+                 len(window.train), len(window.test))
+        if progress:
+            progress(f"walk-forward {horizon}", i + 1, len(windows))
+    return pd.concat(parts)
+
+
+def score_signals(config: RunConfig, predictions: pd.DataFrame, bars: pd.DataFrame,
+                  X: pd.DataFrame, labels: pd.DataFrame, horizon: str) -> pd.DataFrame:
+    """Predictions joined with signals, realized returns and next-bar returns, for evaluation."""
+    index = predictions.index
+    signals = build_signals(predictions["p_up"], bars["close"], X[config.signals.atr_column],
+                            horizon, config.signals.min_confidence, config.signals.target_atr,
+                            config.signals.stop_atr)
+    return predictions.join(signals.drop(columns=["p_up"])).assign(
+        ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index))
+
+
+def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> dict:
+    hold = max(1, int(pd.Timedelta(horizon) / timeframe_delta(config.features.base_timeframe)))
+    cost = config.costs.fee_bps + config.costs.half_spread_bps
+    trials = config.trials * len(config.label.horizons)
+    return {**evaluate(frame, hold, cost, trials), "windows": per_window(frame)}
+
+
+def train_final(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horizon: str) -> Fitted:
+    """The model to deploy: trained (and calibrated) on every labeled row of the run."""
+    return fit(config, X, labels, usable_rows(config, X, labels), horizon)

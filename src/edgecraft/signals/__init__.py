@@ -1,0 +1,1 @@
+"""From model scores to Signal records: calibration, direction, confidence, target and stop."""

@@ -1,0 +1,55 @@
+"""Contracts every registered model meets: sklearn shape, probabilities, determinism, pickling."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edgecraft.models.registry import MODELS, score
+
+FAST = {"n_estimators": 20, "min_child_samples": 20, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(600, 5)), columns=[f"f{i}" for i in range(5)])
+    X.iloc[::7, 2] = np.nan  # models must take missing feature values
+    ret = 0.5 * X["f0"] + rng.normal(size=600)
+    weight = pd.Series(rng.uniform(0.5, 1.0, 600))
+    return X, ret, weight
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_contract(name, toy):
+    X, ret, weight = toy
+    model = MODELS[name](**FAST)
+    y = (ret > 0).astype(int) if model.is_classifier else ret
+    assert model.fit(X, y, weight) is model
+    s = score(model, X)
+    assert s.shape == (len(X),) and np.isfinite(s).all()
+    assert np.corrcoef(s, X["f0"])[0, 1] > 0.3  # it learned the planted feature
+    if model.is_classifier:
+        proba = model.predict_proba(X)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+        assert list(model.classes_) == [0, 1]
+        np.testing.assert_allclose(model.predict_proba(X.iloc[[-1]]), proba[[-1]], rtol=1e-6)
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(score(clone, X), s)
+    again = MODELS[name](**FAST).fit(X, y, weight)
+    np.testing.assert_array_equal(score(again, X), s)  # deterministic given the seed
+    importance = model.feature_importance()
+    assert list(importance.index) == list(X.columns) and importance.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["lgbm", "xgb"])
+def test_three_class_score_is_up_minus_down(name, toy):
+    X, ret, _ = toy
+    y = np.sign(ret.round(0)).astype(int)
+    model = MODELS[name](**FAST).fit(X, y)
+    proba = model.predict_proba(X)
+    assert list(model.classes_) == [-1, 0, 1]
+    np.testing.assert_allclose(score(model, X), proba[:, 2] - proba[:, 0])
