@@ -15,7 +15,7 @@ setup: $(STAMP)
 
 run: setup
 	$(VENV)/bin/edgecraft validate $${EDGECRAFT_DATA:-../shared/data}
-	$(VENV)/bin/edgecraft features --out out
+	$(VENV)/bin/edgecraft run --config configs/default.yaml --out artifacts
 
 test: setup
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -23,3 +23,4 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_features.py
+	$(VENV)/bin/python benchmarks/bench_walk_forward.py

@@ -40,8 +40,9 @@ def to_file_frame(bars: pd.DataFrame, freq: str = "1h") -> pd.DataFrame:
     )
 
 
-def garch_returns(n: int, rng: np.random.Generator, vol: float = 0.006, alpha: float = 0.08,
-                  beta: float = 0.9) -> np.ndarray:
+def garch_returns(
+    n: int, rng: np.random.Generator, vol: float = 0.006, alpha: float = 0.08, beta: float = 0.9
+) -> np.ndarray:
     """Hourly log returns with GARCH(1,1) volatility clustering and Student-t shocks."""
     omega = vol**2 * (1 - alpha - beta)
     shocks = rng.standard_t(5, n) / np.sqrt(5 / 3)
@@ -53,8 +54,9 @@ def garch_returns(n: int, rng: np.random.Generator, vol: float = 0.006, alpha: f
     return out
 
 
-def bars_from_returns(returns: np.ndarray, clv: np.ndarray, rng: np.random.Generator,
-                      start_price: float = 100.0) -> pd.DataFrame:
+def bars_from_returns(
+    returns: np.ndarray, clv: np.ndarray, rng: np.random.Generator, start_price: float = 100.0
+) -> pd.DataFrame:
     """OHLCV bars (timestamp = open time, as files hold them) whose closes follow `returns` and
     whose close-location values equal `clv` (in (-1, 1))."""
     n = len(returns)
@@ -65,13 +67,21 @@ def bars_from_returns(returns: np.ndarray, clv: np.ndarray, rng: np.random.Gener
     high = (2 * close - clv * width + width) / 2
     low = (2 * close - clv * width - width) / 2
     ts = pd.date_range("2021-01-01", periods=n, freq="h", tz="UTC")
-    return pd.DataFrame({"timestamp": ts, "open": open_, "high": np.maximum(high, np.maximum(
-        open_, close)), "low": np.minimum(low, np.minimum(open_, close)), "close": close,
-        "volume": rng.lognormal(3, 0.5, n)})
+    return pd.DataFrame(
+        {
+            "timestamp": ts,
+            "open": open_,
+            "high": np.maximum(high, np.maximum(open_, close)),
+            "low": np.minimum(low, np.minimum(open_, close)),
+            "close": close,
+            "volume": rng.lognormal(3, 0.5, n),
+        }
+    )
 
 
-def synthetic_data_folder(root, n: int, symbols: list[str], seed: int,
-                          planted_ic: float = 0.0) -> None:
+def synthetic_data_folder(
+    root, n: int, symbols: list[str], seed: int, planted_ic: float = 0.0
+) -> None:
     """A data folder (the store layout) of random-walk bars; with `planted_ic`, each bar's
     close-location value predicts the next bar's return with that correlation."""
     from edgecraft.data.store import ParquetStore

@@ -4,26 +4,44 @@ variant visibly beats the honest one on noise (so these tests can fail)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.run import evaluate_horizon, make_labels, prepare, score_signals, walk_forward
+from edgecraft.pipeline.run import (
+    evaluate_horizon,
+    make_labels,
+    prepare,
+    score_signals,
+    walk_forward,
+)
 from tests.factories import synthetic_data_folder
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT", "DOGE/USDT"]
-FEATURES = {"timeframes": ["1h", "4h"],
-            "features": [{"name": n} for n in ("logret", "rsi", "macd", "bbands", "atr", "volz",
-                                               "clv", "versus_reference")]}
+FEATURES = {
+    "timeframes": ["1h", "4h"],
+    "features": [
+        {"name": n}
+        for n in ("logret", "rsi", "macd", "bbands", "atr", "volz", "clv", "versus_reference")
+    ],
+}
 
 
 def _config(horizon: str, method: str = "walk_forward", **extra) -> RunConfig:
-    return RunConfig(features=FEATURES, label={"horizons": [horizon]},
-                     model={"name": "lgbm", "params": {"n_estimators": 60, "min_child_samples": 200,
-                                                       "num_leaves": 7, "learning_rate": 0.1}},
-                     validation={"method": method, "test_length": "60d", "min_train": "120d",
-                                 "embargo": "24h"},
-                     **extra)
+    return RunConfig(
+        features=FEATURES,
+        label={"horizons": [horizon]},
+        model={
+            "name": "lgbm",
+            "params": {
+                "n_estimators": 60,
+                "min_child_samples": 200,
+                "num_leaves": 7,
+                "learning_rate": 0.1,
+            },
+        },
+        validation={"method": method, "test_length": "60d", "min_train": "120d", "embargo": "24h"},
+        **extra,
+    )
 
 
 def _metrics(config: RunConfig, folder, shuffle_seed: int | None = None) -> dict:
@@ -32,8 +50,7 @@ def _metrics(config: RunConfig, folder, shuffle_seed: int | None = None) -> dict
     labels = make_labels(config, prepared.bars, prepared.X, horizon)
     if shuffle_seed is not None:
         order = np.random.default_rng(shuffle_seed).permutation(len(labels))
-        labels = labels.assign(ret=labels["ret"].to_numpy()[order],
-                               y=labels["y"].to_numpy()[order])
+        labels = labels.assign(ret=labels["ret"].to_numpy()[order], y=labels["y"].to_numpy()[order])
     predictions = walk_forward(config, prepared.X, labels, horizon)
     frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
     return evaluate_horizon(config, frame, horizon)
@@ -53,8 +70,9 @@ def test_null_random_walk_has_no_ic_and_no_deflated_sharpe(null_folder):
 
 
 def test_shuffled_labels_on_real_features_have_no_ic(layout):
-    config = _config("4h", symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"], start="2022-06-01",
-                     end="2024-06-01")
+    config = _config(
+        "4h", symbols=["BTC/USDT", "ETH/USDT", "SOL/USDT"], start="2022-06-01", end="2024-06-01"
+    )
     metrics = _metrics(config, layout.root, shuffle_seed=5)
     assert abs(metrics["rank_ic"]) < 0.02, metrics
 

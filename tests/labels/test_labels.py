@@ -14,10 +14,16 @@ from edgecraft.labels.weights import uniqueness
 def _bars(closes, highs=None, lows=None, symbol="BTC/USDT", drop=()):
     n = len(closes)
     ts = pd.date_range("2024-01-01 01:00", periods=n, freq="h", tz="UTC")
-    frame = pd.DataFrame({"open": closes, "high": highs or closes, "low": lows or closes,
-                          "close": closes, "volume": 1.0},
-                         index=pd.MultiIndex.from_arrays([ts, [symbol] * n],
-                                                         names=["ts", "symbol"]))
+    frame = pd.DataFrame(
+        {
+            "open": closes,
+            "high": highs or closes,
+            "low": lows or closes,
+            "close": closes,
+            "volume": 1.0,
+        },
+        index=pd.MultiIndex.from_arrays([ts, [symbol] * n], names=["ts", "symbol"]),
+    )
     return frame.drop(index=[frame.index[i] for i in drop])
 
 

@@ -37,8 +37,10 @@ def test_ic_pearson_and_spearman_by_hand():
 
 
 def test_cross_sectional_ic_per_timestamp():
-    index = pd.MultiIndex.from_product([pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True),
-                                        ["A", "B", "C"]], names=["ts", "symbol"])
+    index = pd.MultiIndex.from_product(
+        [pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True), ["A", "B", "C"]],
+        names=["ts", "symbol"],
+    )
     p = pd.Series([1, 2, 3, 1, 2, 3], index=index, dtype=float)
     r = pd.Series([0.1, 0.2, 0.3, 0.3, 0.2, 0.1], index=index)
     per_ts = ic_by(p, r, "ts", "spearman")

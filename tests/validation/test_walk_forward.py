@@ -26,12 +26,16 @@ def _rows(n_hours: int, symbols: int, lengths: list[int]) -> tuple[pd.Index, pd.
     embargo_hours=st.integers(0, 48),
     rolling=st.booleans(),
 )
-def test_no_training_label_intersects_a_test_window(lengths, symbols, test_hours, embargo_hours,
-                                                    rolling):
+def test_no_training_label_intersects_a_test_window(
+    lengths, symbols, test_hours, embargo_hours, rolling
+):
     ts, t1 = _rows(2000, symbols, lengths)
-    splitter = PurgedWalkForward(test_length=f"{test_hours}h", min_train="300h",
-                                 embargo=f"{embargo_hours}h",
-                                 train_length="500h" if rolling else None)
+    splitter = PurgedWalkForward(
+        test_length=f"{test_hours}h",
+        min_train="300h",
+        embargo=f"{embargo_hours}h",
+        train_length="500h" if rolling else None,
+    )
     windows = list(splitter.split(ts, t1))
     assert windows or max(lengths) < 0
     for w in windows:
@@ -40,8 +44,9 @@ def test_no_training_label_intersects_a_test_window(lengths, symbols, test_hours
         train_ts, train_t1 = ts[w.train], pd.DatetimeIndex(t1.iloc[w.train])
         assert train_t1.notna().all()
         # the label interval [ts, t1] of every training row ends before the test window
-        assert (train_t1 < start).all() and (train_ts < start - pd.Timedelta(
-            f"{embargo_hours}h")).all()
+        assert (train_t1 < start).all() and (
+            train_ts < start - pd.Timedelta(f"{embargo_hours}h")
+        ).all()
         if rolling:
             assert (train_ts >= start - pd.Timedelta("500h")).all()
     tested = np.concatenate([w.test for w in windows] or [np.array([], dtype=int)])

@@ -163,8 +163,13 @@ def download(
 
 
 def _progress_bar():
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err_console)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
 
 
 @app.command()
@@ -172,15 +177,22 @@ def run(
     config: Annotated[Path | None, typer.Option(help="YAML RunConfig (default: built-in).")] = None,
     data: DataOption = None,
     out: Annotated[Path, typer.Option(help="Folder that receives the run folder.")] = Path(
-        "artifacts"),
+        "artifacts"
+    ),
 ) -> None:
     """Train with purged walk-forward, emit signals, measure them; write a run folder."""
     try:
         settings = load_run_config(config)
         with _progress_bar() as progress:
             task = progress.add_task("loading bars", total=None)
-            folder = run_experiment(settings, data, out, lambda d, done, total: progress.update(
-                task, completed=done, total=total, description=d))
+            folder = run_experiment(
+                settings,
+                data,
+                out,
+                lambda d, done, total: progress.update(
+                    task, completed=done, total=total, description=d
+                ),
+            )
     except (DataError, ConfigError, ValueError) as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
@@ -193,15 +205,21 @@ def backtest(
     run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
     start: Annotated[str, typer.Option(help="First bar (UTC) to score.")],
     data: DataOption = None,
-    out: Annotated[Path, typer.Option(help="Folder for the backtest folder.")] = Path(
-        "artifacts"),
+    out: Annotated[Path, typer.Option(help="Folder for the backtest folder.")] = Path("artifacts"),
 ) -> None:
     """Apply a finished run's saved models, unchanged, to bars from --start on."""
     try:
         with _progress_bar() as progress:
             task = progress.add_task("loading bars", total=None)
-            folder = backtest_run(run_dir, data, start, out, lambda d, done, total: (
-                progress.update(task, completed=done, total=total, description=d)))
+            folder = backtest_run(
+                run_dir,
+                data,
+                start,
+                out,
+                lambda d, done, total: progress.update(
+                    task, completed=done, total=total, description=d
+                ),
+            )
     except (DataError, ConfigError, ValueError) as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
@@ -211,8 +229,7 @@ def backtest(
 
 def _print_metrics(folder: Path) -> None:
     metrics = json.loads((folder / "metrics.json").read_text())["horizons"]
-    keys = ["rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "calmar", "dsr",
-            "signals"]
+    keys = ["rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "calmar", "dsr", "signals"]
     out_console.print("horizon  " + "  ".join(f"{k:>12.12}" for k in keys), highlight=False)
     for horizon, m in metrics.items():
         cells = [f"{m[k]:12.4f}" if isinstance(m[k], float) else f"{m[k]!s:>12}" for k in keys]

@@ -60,5 +60,7 @@ class Signal:
             raise ValueError(f"a {self.direction.name} signal needs a target and a stop")
         sign = int(self.direction)
         if not sign * (self.target - self.entry) > 0 > sign * (self.stop - self.entry):
-            raise ValueError(f"{self.direction.name} signal needs target and stop on opposite "
-                             f"sides of entry {self.entry}: target {self.target}, stop {self.stop}")
+            raise ValueError(
+                f"{self.direction.name} signal needs target and stop on opposite "
+                f"sides of entry {self.entry}: target {self.target}, stop {self.stop}"
+            )

@@ -1,1 +1,1 @@
-"""Labels: forward returns and triple-barrier outcomes, each with `t1`, the time it becomes known."""
+"""Labels: forward returns and triple-barrier outcomes, each with `t1`, when it becomes known."""

@@ -1,4 +1,4 @@
-"""Triple-barrier labels (López de Prado): ATR-scaled profit and stop barriers and a time barrier."""
+"""Triple-barrier labels (López de Prado): ATR-scaled profit and stop barriers, a time barrier."""
 
 from __future__ import annotations
 
@@ -34,8 +34,14 @@ def _first_touch(high, low, close, up, down, bars_ahead):  # pragma: no cover - 
     return label, offset, ret
 
 
-def triple_barrier(bars: pd.DataFrame, atr_rel: pd.Series, horizon: str, timeframe: str,
-                   up: float = 2.0, down: float = 2.0) -> pd.DataFrame:
+def triple_barrier(
+    bars: pd.DataFrame,
+    atr_rel: pd.Series,
+    horizon: str,
+    timeframe: str,
+    up: float = 2.0,
+    down: float = 2.0,
+) -> pd.DataFrame:
     """Label each bar by which barrier its path touches first within `horizon`.
 
     Barriers sit `up` and `down` ATRs (``atr_rel`` = ATR / close at the bar, known then) from the
@@ -46,15 +52,23 @@ def triple_barrier(bars: pd.DataFrame, atr_rel: pd.Series, horizon: str, timefra
     if bars_ahead < 1:
         raise ValueError(f"horizon {horizon} is shorter than one {timeframe} bar")
     parts = []
-    for symbol, one in bars.groupby(level="symbol", sort=False):
+    for _, one in bars.groupby(level="symbol", sort=False):
         rel = atr_rel.reindex(one.index).to_numpy(dtype=np.float64)
         label, offset, ret = _first_touch(
-            one["high"].to_numpy(), one["low"].to_numpy(), one["close"].to_numpy(),
-            up * rel, down * rel, bars_ahead)
+            one["high"].to_numpy(),
+            one["low"].to_numpy(),
+            one["close"].to_numpy(),
+            up * rel,
+            down * rel,
+            bars_ahead,
+        )
         ts = one.index.get_level_values("ts")
         decided = offset >= 0
         t1 = pd.Series(pd.NaT, index=one.index, dtype=ts.dtype)
         t1[decided] = ts[np.flatnonzero(decided) + offset[decided]]
-        parts.append(pd.DataFrame({"y": np.where(decided, label, np.nan), "ret": ret, "t1": t1},
-                                  index=one.index))
+        parts.append(
+            pd.DataFrame(
+                {"y": np.where(decided, label, np.nan), "ret": ret, "t1": t1}, index=one.index
+            )
+        )
     return pd.concat(parts).reindex(bars.index)

@@ -1,4 +1,4 @@
-"""Sample weights from label overlap: the average uniqueness of each label (López de Prado, ch. 4)."""
+"""Sample weights from label overlap: each label's average uniqueness (López de Prado, ch. 4)."""
 
 from __future__ import annotations
 

@@ -19,13 +19,13 @@ def reliability(probability: pd.Series, outcome: pd.Series, bins: int = 10) -> p
     frame = pd.DataFrame({"p": probability, "o": outcome}).dropna()
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(frame["p"], edges[1:-1]), 0, bins - 1)
-    table = frame.groupby(which).agg(predicted=("p", "mean"), observed=("o", "mean"),
-                                     count=("p", "size"))
+    table = frame.groupby(which).agg(
+        predicted=("p", "mean"), observed=("o", "mean"), count=("p", "size")
+    )
     return table
 
 
-def expected_calibration_error(probability: pd.Series, outcome: pd.Series,
-                               bins: int = 10) -> float:
+def expected_calibration_error(probability: pd.Series, outcome: pd.Series, bins: int = 10) -> float:
     """Count-weighted mean |observed frequency - mean prediction| over probability bins."""
     table = reliability(probability, outcome, bins)
     if table.empty:

@@ -31,8 +31,9 @@ class Portfolio:
     positions: pd.DataFrame
 
 
-def signal_portfolio(direction: pd.Series, next_return: pd.Series, hold_bars: int,
-                     cost_bps: float) -> Portfolio:
+def signal_portfolio(
+    direction: pd.Series, next_return: pd.Series, hold_bars: int, cost_bps: float
+) -> Portfolio:
     """Hold each signal for `hold_bars` bars with 1/`hold_bars` of the symbol's capital.
 
     `direction` is in {-1, 0, 1} on the (ts, symbol) index; `next_return` is each symbol's simple
@@ -51,8 +52,9 @@ def signal_portfolio(direction: pd.Series, next_return: pd.Series, hold_bars: in
     net = gross - costs * cost_bps / 1e4
     hold = (weight * r.fillna(0.0)).sum(axis=1)
     day = d.index.floor("D")
-    return Portfolio(gross.groupby(day).sum(), net.groupby(day).sum(), hold.groupby(day).sum(),
-                     positions)
+    return Portfolio(
+        gross.groupby(day).sum(), net.groupby(day).sum(), hold.groupby(day).sum(), positions
+    )
 
 
 def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) -> dict:
@@ -104,14 +106,21 @@ def per_window(frame: pd.DataFrame) -> list[dict]:
     rows = []
     for number, part in frame.groupby("window"):
         ts = part.index.get_level_values("ts")
-        rows.append({
-            "window": int(number), "start": str(ts.min()), "end": str(ts.max()),
-            "rows": int(len(part)), "ic": ic(part["score"], part["ret"]),
-            "rank_ic": ic(part["score"], part["ret"], "spearman"),
-            "hit_rate": hit_rate(part["direction"], part["ret"]),
-        })
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-             for k, v in row.items()} for row in rows]
+        rows.append(
+            {
+                "window": int(number),
+                "start": str(ts.min()),
+                "end": str(ts.max()),
+                "rows": int(len(part)),
+                "ic": ic(part["score"], part["ret"]),
+                "rank_ic": ic(part["score"], part["ret"], "spearman"),
+                "hit_rate": hit_rate(part["direction"], part["ret"]),
+            }
+        )
+    return [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        for row in rows
+    ]
 
 
 def calibration_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,21 +17,34 @@ def ic(prediction: pd.Series, realized: pd.Series, method: str = "pearson") -> f
     return float(frame["p"].corr(frame["r"], method=method))
 
 
-def ic_by(prediction: pd.Series, realized: pd.Series, level: str | pd.Series,
-          method: str = "spearman", min_count: int = 3) -> pd.Series:
+def ic_by(
+    prediction: pd.Series,
+    realized: pd.Series,
+    level: str | pd.Series,
+    method: str = "spearman",
+    min_count: int = 3,
+) -> pd.Series:
     """IC within each group: `level` names an index level ("ts" for cross-sectional IC,
     "symbol" for per-symbol IC over time) or is a Series of group keys (e.g. months)."""
     frame = pd.DataFrame({"p": prediction, "r": realized}).dropna()
-    keys = frame.index.get_level_values(level) if isinstance(level, str) else (
-        level.reindex(frame.index))
+    keys = (
+        frame.index.get_level_values(level)
+        if isinstance(level, str)
+        else (level.reindex(frame.index))
+    )
     if method == "spearman":
         frame = frame.groupby(keys).rank()
-        keys = frame.index.get_level_values(level) if isinstance(level, str) else (
-            level.reindex(frame.index))
+        keys = (
+            frame.index.get_level_values(level)
+            if isinstance(level, str)
+            else (level.reindex(frame.index))
+        )
     grouped = frame.groupby(keys)
     counts = grouped.size()
     stats = grouped.agg(["mean", "std"])
-    cov = (frame["p"] * frame["r"]).groupby(keys).mean() - stats[("p", "mean")] * stats[("r", "mean")]
+    cov = (frame["p"] * frame["r"]).groupby(keys).mean() - stats[("p", "mean")] * stats[
+        ("r", "mean")
+    ]
     n = counts.astype(float)
     corr = cov * n / (n - 1) / (stats[("p", "std")] * stats[("r", "std")])
     return corr[(counts >= min_count) & np.isfinite(corr)].rename("ic")

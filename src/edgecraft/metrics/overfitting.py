@@ -10,7 +10,7 @@ EULER_GAMMA = 0.5772156649015329
 
 
 def probabilistic_sharpe(returns: pd.Series, benchmark_sharpe: float = 0.0) -> float:
-    """P(true Sharpe > benchmark), from the per-period Sharpe, its skew and kurtosis (not annual)."""
+    """P(true Sharpe > benchmark) from the per-period (not annual) Sharpe, skew and kurtosis."""
     r = returns.dropna()
     n = len(r)
     if n < 3 or r.std() == 0:

@@ -13,9 +13,18 @@ class _Trees:
 
     is_classifier = True
 
-    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 31,
-                 min_child_samples: int = 500, subsample: float = 0.7, colsample: float = 0.7,
-                 reg_lambda: float = 1.0, threads: int = 1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 500,
+        subsample: float = 0.7,
+        colsample: float = 0.7,
+        reg_lambda: float = 1.0,
+        threads: int = 1,
+        seed: int = 0,
+    ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -38,8 +47,9 @@ class _Trees:
             self.classes_, target = np.unique(target, return_inverse=True)
             if len(self.classes_) < 2:
                 raise ValueError(f"need at least two classes to fit, found {self.classes_}")
-        self.estimator_ = self._estimator().fit(X.to_numpy(np.float32), target,
-                                                sample_weight=weight)
+        self.estimator_ = self._estimator().fit(
+            X.to_numpy(np.float32), target, sample_weight=weight
+        )
         return self
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
@@ -72,11 +82,21 @@ class LightGBMClassifier(_Trees):
         return lgb.LGBMClassifier(**self._lgb_params())
 
     def _lgb_params(self) -> dict:
-        return dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                    num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
-                    subsample=self.subsample, subsample_freq=1, colsample_bytree=self.colsample,
-                    reg_lambda=self.reg_lambda, n_jobs=self.threads, random_state=self.seed,
-                    deterministic=True, force_row_wise=True, verbose=-1)
+        return dict(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            subsample_freq=1,
+            colsample_bytree=self.colsample,
+            reg_lambda=self.reg_lambda,
+            n_jobs=self.threads,
+            random_state=self.seed,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
 
     def _gains(self) -> np.ndarray:
         return self.estimator_.booster_.feature_importance("gain")
@@ -98,12 +118,20 @@ class XGBoostClassifier(_Trees):
         return xgb.XGBClassifier(**self._xgb_params())
 
     def _xgb_params(self) -> dict:
-        return dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
-                    max_leaves=self.num_leaves, max_depth=0, grow_policy="lossguide",
-                    min_child_weight=float(self.min_child_samples) / 100.0,
-                    subsample=self.subsample, colsample_bytree=self.colsample,
-                    reg_lambda=self.reg_lambda, n_jobs=self.threads, random_state=self.seed,
-                    tree_method="hist")
+        return dict(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            max_leaves=self.num_leaves,
+            max_depth=0,
+            grow_policy="lossguide",
+            min_child_weight=float(self.min_child_samples) / 100.0,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample,
+            reg_lambda=self.reg_lambda,
+            n_jobs=self.threads,
+            random_state=self.seed,
+            tree_method="hist",
+        )
 
     def _gains(self) -> np.ndarray:
         scores = self.estimator_.get_booster().get_score(importance_type="total_gain")

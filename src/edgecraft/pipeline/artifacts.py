@@ -41,8 +41,13 @@ def fingerprint(files: list[Path], bars: pd.DataFrame) -> dict[str, Any]:
 
 def git_sha() -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -51,19 +56,34 @@ def write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, default=str, allow_nan=False))
 
 
-def save_run(folder: Path, config: RunConfig, features: FeatureSet, models: dict[str, Fitted],
-             data_fingerprint: dict[str, Any]) -> None:
+def save_run(
+    folder: Path,
+    config: RunConfig,
+    features: FeatureSet,
+    models: dict[str, Fitted],
+    data_fingerprint: dict[str, Any],
+) -> None:
     """Write config, feature spec, models and fingerprint (metrics and report come later)."""
     (folder / "models").mkdir(parents=True, exist_ok=True)
-    (folder / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"),
-                                                       sort_keys=False))
-    write_json(folder / "feature_spec.json", {
-        "columns": features.columns,
-        "warmup_bars": features.warmup,
-        "base_timeframe": features.base_timeframe,
-        "groups": [{"timeframe": g.timeframe, "columns": list(g.columns),
-                    "features": [repr(f) for f in g.features]} for g in features.groups],
-    })
+    (folder / "config.yaml").write_text(
+        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    )
+    write_json(
+        folder / "feature_spec.json",
+        {
+            "columns": features.columns,
+            "warmup_bars": features.warmup,
+            "base_timeframe": features.base_timeframe,
+            "groups": [
+                {
+                    "timeframe": g.timeframe,
+                    "columns": list(g.columns),
+                    "features": [repr(f) for f in g.features],
+                }
+                for g in features.groups
+            ],
+        },
+    )
     write_json(folder / "fingerprint.json", {**data_fingerprint, "git_sha": git_sha()})
     for horizon, fitted in models.items():
         joblib.dump(fitted, folder / "models" / f"model_{horizon}.joblib")
@@ -81,12 +101,15 @@ def load_run(folder: Path) -> tuple[RunConfig, dict[str, Fitted]]:
     if not sums_path.exists():
         raise DataError([Problem(str(folder), None, "not a finished run: no checksums.json")])
     sums = json.loads(sums_path.read_text())
-    bad = [Problem(str(folder / name), None, "checksum mismatch: the file changed after the run")
-           for name, digest in sums.items()
-           if not (folder / name).exists() or sha256(folder / name) != digest]
+    bad = [
+        Problem(str(folder / name), None, "checksum mismatch: the file changed after the run")
+        for name, digest in sums.items()
+        if not (folder / name).exists() or sha256(folder / name) != digest
+    ]
     if bad:
         raise DataError(bad)
     config = RunConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
-    models = {h: joblib.load(folder / "models" / f"model_{h}.joblib")
-              for h in config.label.horizons}
+    models = {
+        h: joblib.load(folder / "models" / f"model_{h}.joblib") for h in config.label.horizons
+    }
     return config, models

@@ -1,4 +1,4 @@
-"""The two user-facing flows: `run` (train with walk-forward) and `backtest` (a saved run on new bars)."""
+"""The user-facing flows: `run` (walk-forward training) and `backtest` (a saved run, new bars)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import logging
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from edgecraft.core.timeframes import timeframe_delta
@@ -40,8 +39,14 @@ def _hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
     return hold, config.costs.fee_bps + config.costs.half_spread_bps
 
 
-def _finish(folder: Path, config: RunConfig, results: dict[str, pd.DataFrame],
-            metrics: dict[str, dict], models: dict, title: str) -> None:
+def _finish(
+    folder: Path,
+    config: RunConfig,
+    results: dict[str, pd.DataFrame],
+    metrics: dict[str, dict],
+    models: dict,
+    title: str,
+) -> None:
     figures = {}
     for horizon, frame in results.items():
         fitted = models.get(horizon)
@@ -53,8 +58,9 @@ def _finish(folder: Path, config: RunConfig, results: dict[str, pd.DataFrame],
     write_report(folder / "report.html", title, metrics, figures)
 
 
-def run_experiment(config: RunConfig, data: Path | None, out: Path,
-                   progress: Progress | None = None) -> Path:
+def run_experiment(
+    config: RunConfig, data: Path | None, out: Path, progress: Progress | None = None
+) -> Path:
     """Features, labels, purged walk-forward, signals, metrics; then a final model per horizon."""
     prepared: Prepared = prepare(config, data, progress)
     folder = _run_folder(out, config)
@@ -67,15 +73,17 @@ def run_experiment(config: RunConfig, data: Path | None, out: Path,
         metrics[horizon] = evaluate_horizon(config, frame, horizon)
         models[horizon] = train_final(config, prepared.X, labels, horizon)
         log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
-    save_run(folder, config, config.features.build(), models,
-             fingerprint(prepared.files, prepared.bars))
+    save_run(
+        folder, config, config.features.build(), models, fingerprint(prepared.files, prepared.bars)
+    )
     _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}")
     seal(folder)
     return folder
 
 
-def backtest_run(run: Path, data: Path | None, start: str, out: Path,
-                 progress: Progress | None = None) -> Path:
+def backtest_run(
+    run: Path, data: Path | None, start: str, out: Path, progress: Progress | None = None
+) -> Path:
     """Apply a finished run's saved models, unchanged, to the bars from `start` on.
 
     Features are computed over the whole history so they are warm at `start`; only rows from
@@ -83,8 +91,11 @@ def backtest_run(run: Path, data: Path | None, start: str, out: Path,
     """
     config, models = load_run(run)
     prepared = prepare(config.model_copy(update={"start": None, "end": None}), data, progress)
-    begin = pd.Timestamp(start, tz="UTC") if pd.Timestamp(start).tzinfo is None else (
-        pd.Timestamp(start))
+    begin = (
+        pd.Timestamp(start, tz="UTC")
+        if pd.Timestamp(start).tzinfo is None
+        else (pd.Timestamp(start))
+    )
     keep = prepared.X.index.get_level_values("ts") >= begin
     if not keep.any():
         raise ValueError(f"no bars at or after {begin} in the data")
@@ -97,10 +108,12 @@ def backtest_run(run: Path, data: Path | None, start: str, out: Path,
         usable = X.notna().mean(axis=1).to_numpy() >= config.min_feature_coverage
         predictions = fitted.predict(X[usable]).assign(window=0)
         frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
-        frame = frame[np.isfinite(frame["ret"]) | frame["ret"].isna()]
         results[horizon] = frame
-        metrics[horizon] = {**evaluate_horizon(config, frame.dropna(subset=["ret"]), horizon),
-                            "scored_rows": int(len(frame)), "start": str(begin)}
+        metrics[horizon] = {
+            **evaluate_horizon(config, frame.dropna(subset=["ret"]), horizon),
+            "scored_rows": int(len(frame)),
+            "start": str(begin),
+        }
     _finish(folder, config, results, metrics, models, f"edgecraft backtest of {run.name}")
     seal(folder)
     return folder

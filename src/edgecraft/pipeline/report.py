@@ -12,33 +12,68 @@ from plotly.subplots import make_subplots
 from edgecraft.metrics.evaluation import calibration_table, signal_portfolio
 from edgecraft.metrics.ic import ic_by
 
-SHOWN = ["ic", "rank_ic", "cross_sectional_rank_ic", "ir", "hit_rate", "profit_factor", "sharpe",
-         "calmar", "max_drawdown", "ece", "dsr", "signals"]
+SHOWN = [
+    "ic",
+    "rank_ic",
+    "cross_sectional_rank_ic",
+    "ir",
+    "hit_rate",
+    "profit_factor",
+    "sharpe",
+    "calmar",
+    "max_drawdown",
+    "ece",
+    "dsr",
+    "signals",
+]
 
 
-def horizon_figure(frame: pd.DataFrame, importance: pd.Series | None, hold_bars: int,
-                   cost_bps: float, title: str) -> go.Figure:
+def horizon_figure(
+    frame: pd.DataFrame, importance: pd.Series | None, hold_bars: int, cost_bps: float, title: str
+) -> go.Figure:
     """Cumulative IC, per-window IC, equity vs buy-and-hold, calibration, feature importance."""
-    fig = make_subplots(rows=3, cols=2, subplot_titles=(
-        "cumulative daily cross-sectional rank IC", "rank IC per walk-forward window",
-        "equity after costs vs buy-and-hold (equal weight)", "calibration: P(up) vs observed",
-        "feature importance (gain, top 20)", ""), vertical_spacing=0.1)
+    fig = make_subplots(
+        rows=3,
+        cols=2,
+        subplot_titles=(
+            "cumulative daily cross-sectional rank IC",
+            "rank IC per walk-forward window",
+            "equity after costs vs buy-and-hold (equal weight)",
+            "calibration: P(up) vs observed",
+            "feature importance (gain, top 20)",
+            "",
+        ),
+        vertical_spacing=0.1,
+    )
     day = pd.Series(frame.index.get_level_values("ts").floor("D"), index=frame.index)
     daily = ic_by(frame["score"], frame["ret"], day, "spearman", min_count=10)
     fig.add_trace(go.Scatter(x=daily.index, y=daily.cumsum(), name="cumulative IC"), 1, 1)
     windows = frame.groupby("window").apply(
-        lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False)
+        lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False
+    )
     fig.add_trace(go.Bar(x=windows.index, y=windows.values, name="window IC"), 1, 2)
     book = signal_portfolio(frame["direction"], frame["next_return"], hold_bars, cost_bps)
-    fig.add_trace(go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"),
-                  2, 1)
-    fig.add_trace(go.Scatter(x=book.buy_and_hold.index, y=(1 + book.buy_and_hold).cumprod(),
-                             name="buy and hold"), 2, 1)
+    fig.add_trace(
+        go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"), 2, 1
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=book.buy_and_hold.index, y=(1 + book.buy_and_hold).cumprod(), name="buy and hold"
+        ),
+        2,
+        1,
+    )
     table = calibration_table(frame)
-    fig.add_trace(go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers",
-                             name="calibration"), 2, 2)
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"},
-                             name="perfect"), 2, 2)
+    fig.add_trace(
+        go.Scatter(
+            x=table["predicted"], y=table["observed"], mode="lines+markers", name="calibration"
+        ),
+        2,
+        2,
+    )
+    fig.add_trace(
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="perfect"), 2, 2
+    )
     if importance is not None:
         top = importance.sort_values().tail(20)
         fig.add_trace(go.Bar(x=top.values, y=top.index, orientation="h", name="importance"), 3, 1)
@@ -46,16 +81,25 @@ def horizon_figure(frame: pd.DataFrame, importance: pd.Series | None, hold_bars:
     return fig
 
 
-def write_report(path: Path, title: str, metrics: dict[str, dict], figures: dict[str, go.Figure]
-                 ) -> None:
+def write_report(
+    path: Path, title: str, metrics: dict[str, dict], figures: dict[str, go.Figure]
+) -> None:
     """One self-contained HTML file (plotly.js embedded once)."""
-    parts = [f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-             f"<body style='font-family:sans-serif'><h1>{html.escape(title)}</h1>"]
+    parts = [
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body style='font-family:sans-serif'><h1>{html.escape(title)}</h1>"
+    ]
     rows = "".join(
-        f"<tr><th>{html.escape(h)}</th>" + "".join(
-            f"<td>{_fmt(m.get(k))}</td>" for k in SHOWN) + "</tr>" for h, m in metrics.items())
-    parts.append("<table border='1' cellpadding='4'><tr><th>horizon</th>"
-                 + "".join(f"<th>{k}</th>" for k in SHOWN) + f"</tr>{rows}</table>")
+        f"<tr><th>{html.escape(h)}</th>"
+        + "".join(f"<td>{_fmt(m.get(k))}</td>" for k in SHOWN)
+        + "</tr>"
+        for h, m in metrics.items()
+    )
+    parts.append(
+        "<table border='1' cellpadding='4'><tr><th>horizon</th>"
+        + "".join(f"<th>{k}</th>" for k in SHOWN)
+        + f"</tr>{rows}</table>"
+    )
     for i, (horizon, fig) in enumerate(figures.items()):
         parts.append(f"<h2>horizon {html.escape(horizon)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))

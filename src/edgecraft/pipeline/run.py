@@ -1,4 +1,4 @@
-"""`edgecraft run`: features -> labels -> purged walk-forward -> signals -> metrics -> run folder."""
+"""`edgecraft run` steps: features, labels, purged walk-forward, signals, metrics."""
 
 from __future__ import annotations
 
@@ -54,20 +54,30 @@ def prepare(config: RunConfig, data: Path | None, progress: Progress | None = No
         if progress:
             progress(f"features {symbol}", i + 1, len(symbols))
     X = pd.concat(frames).sort_index()
-    files = [p for s, p in layout.bar_files(config.market, config.features.base_timeframe).items()
-             if s in set(symbols) | set(config.features.references)]
+    files = [
+        p
+        for s, p in layout.bar_files(config.market, config.features.base_timeframe).items()
+        if s in set(symbols) | set(config.features.references)
+    ]
     return Prepared(bars, X, list(symbols), files)
 
 
-def make_labels(config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame,
-                horizon: str) -> pd.DataFrame:
+def make_labels(
+    config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame, horizon: str
+) -> pd.DataFrame:
     """ret (forward log return), y (training class), t1 and uniqueness weight on X's index."""
     own = bars.reindex(X.index)
     forward = forward_returns(own, horizon)
     if config.label.kind == "triple_barrier":
         atr_rel = X[config.signals.atr_column.replace("atr_14_", "atr_14_rel_")].astype(float)
-        barrier = triple_barrier(own, atr_rel, horizon, config.features.base_timeframe,
-                                 config.label.barrier_up, config.label.barrier_down)
+        barrier = triple_barrier(
+            own,
+            atr_rel,
+            horizon,
+            config.features.base_timeframe,
+            config.label.barrier_up,
+            config.label.barrier_down,
+        )
         labels = pd.DataFrame({"ret": forward["ret"], "y": barrier["y"], "t1": barrier["t1"]})
         labels.loc[labels["y"].isna(), "ret"] = np.nan
     else:
@@ -88,13 +98,21 @@ def usable_rows(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> np.
     return np.flatnonzero(known & (coverage >= config.min_feature_coverage))
 
 
-def walk_forward(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horizon: str,
-                 progress: Progress | None = None) -> pd.DataFrame:
+def walk_forward(
+    config: RunConfig,
+    X: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: str,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
     """Out-of-sample score and P(up) for every test row, each from a model trained before it."""
     rows = usable_rows(config, X, labels)
     settings = config.validation.model_dump()
-    splitter = (PurgedWalkForward(**{k: v for k, v in settings.items() if k != "method"})
-                if settings["method"] == "walk_forward" else UnpurgedKFold(seed=config.seed))
+    splitter = (
+        PurgedWalkForward(**{k: v for k, v in settings.items() if k != "method"})
+        if settings["method"] == "walk_forward"
+        else UnpurgedKFold(seed=config.seed)
+    )
     ts = labels.index.get_level_values("ts")[rows]
     windows = list(splitter.split(ts, labels["t1"].iloc[rows]))
     if not windows:
@@ -105,22 +123,40 @@ def walk_forward(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horiz
         test_rows = rows[window.test]
         part = fitted.predict(X.iloc[test_rows]).assign(window=window.number)
         parts.append(part)
-        log.info("horizon=%s window=%d train=%d test=%d", horizon, window.number,
-                 len(window.train), len(window.test))
+        log.info(
+            "horizon=%s window=%d train=%d test=%d",
+            horizon,
+            window.number,
+            len(window.train),
+            len(window.test),
+        )
         if progress:
             progress(f"walk-forward {horizon}", i + 1, len(windows))
     return pd.concat(parts)
 
 
-def score_signals(config: RunConfig, predictions: pd.DataFrame, bars: pd.DataFrame,
-                  X: pd.DataFrame, labels: pd.DataFrame, horizon: str) -> pd.DataFrame:
+def score_signals(
+    config: RunConfig,
+    predictions: pd.DataFrame,
+    bars: pd.DataFrame,
+    X: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: str,
+) -> pd.DataFrame:
     """Predictions joined with signals, realized returns and next-bar returns, for evaluation."""
     index = predictions.index
-    signals = build_signals(predictions["p_up"], bars["close"], X[config.signals.atr_column],
-                            horizon, config.signals.min_confidence, config.signals.target_atr,
-                            config.signals.stop_atr)
+    signals = build_signals(
+        predictions["p_up"],
+        bars["close"],
+        X[config.signals.atr_column],
+        horizon,
+        config.signals.min_confidence,
+        config.signals.target_atr,
+        config.signals.stop_atr,
+    )
     return predictions.join(signals.drop(columns=["p_up"])).assign(
-        ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index))
+        ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index)
+    )
 
 
 def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> dict:

@@ -36,8 +36,9 @@ def labels_for_model(config: RunConfig, labels: pd.DataFrame) -> pd.Series:
     return (labels["ret"] > 0).astype(int)
 
 
-def fit(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, rows: np.ndarray,
-        horizon: str) -> Fitted:
+def fit(
+    config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, rows: np.ndarray, horizon: str
+) -> Fitted:
     """Fit on the first part of `rows` (by time) and calibrate on the last `fraction` of it.
 
     The fit part is purged against the calibration part (labels known before it starts, minus
@@ -51,8 +52,10 @@ def fit(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, rows: np.ndarr
     fit_rows = rows[(t1 < cut) & (ts < cut - embargo)]
     calib_rows = rows[ts >= cut]
     if len(fit_rows) < 100 or len(calib_rows) < 50:
-        raise ValueError(f"training window {start}..{end} too small to fit and calibrate "
-                         f"({len(fit_rows)} fit rows, {len(calib_rows)} calibration rows)")
+        raise ValueError(
+            f"training window {start}..{end} too small to fit and calibrate "
+            f"({len(fit_rows)} fit rows, {len(calib_rows)} calibration rows)"
+        )
     cap = config.model.max_train_rows
     if cap is not None and len(fit_rows) > cap:
         chosen = np.random.default_rng(config.seed).choice(len(fit_rows), cap, replace=False)
@@ -60,8 +63,10 @@ def fit(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, rows: np.ndarr
     params = {"threads": config.threads, "seed": config.seed, **config.model.params}
     target = labels_for_model(config, labels)
     model = MODELS[config.model.name](**params).fit(
-        X.iloc[fit_rows], target.iloc[fit_rows], labels["weight"].iloc[fit_rows])
+        X.iloc[fit_rows], target.iloc[fit_rows], labels["weight"].iloc[fit_rows]
+    )
     raw = score(model, X.iloc[calib_rows])
     calibrator = Calibrator(config.calibration.method).fit(
-        raw, (labels["ret"].iloc[calib_rows] > 0).to_numpy())
+        raw, (labels["ret"].iloc[calib_rows] > 0).to_numpy()
+    )
     return Fitted(model, calibrator, list(X.columns), horizon)

@@ -17,18 +17,21 @@ class Calibrator:
             raise ValueError(f"calibration method must be one of {METHODS}, was {method!r}")
         self.method = method
 
-    def fit(self, score: np.ndarray, up: np.ndarray, sample_weight: np.ndarray | None = None
-            ) -> Calibrator:
+    def fit(
+        self, score: np.ndarray, up: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> Calibrator:
         s = np.asarray(score, dtype=np.float64)
         y = np.asarray(up, dtype=np.float64)
         if len(np.unique(y)) < 2:
             raise ValueError("calibration needs both up and down outcomes")
         if self.method == "isotonic":
             self.model_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-                s, y, sample_weight=sample_weight)
+                s, y, sample_weight=sample_weight
+            )
         else:
-            self.model_ = LogisticRegression(C=1e6).fit(s.reshape(-1, 1), y,
-                                                        sample_weight=sample_weight)
+            self.model_ = LogisticRegression(C=1e6).fit(
+                s.reshape(-1, 1), y, sample_weight=sample_weight
+            )
         return self
 
     def predict(self, score: np.ndarray) -> np.ndarray:

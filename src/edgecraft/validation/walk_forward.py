@@ -1,4 +1,4 @@
-"""Purged walk-forward splits: train on the past only, drop labels that reach into the test window."""
+"""Purged walk-forward splits: train on the past only, drop labels reaching into the test window."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class PurgedWalkForward:
 
 @dataclass(frozen=True)
 class UnpurgedKFold:
-    """Shuffled K-fold with no purge and no embargo: the classic leak, kept only as a test baseline."""
+    """Shuffled K-fold, no purge, no embargo: the classic leak, kept only as a test baseline."""
 
     n_splits: int = 5
     seed: int = 0

@@ -1,0 +1,127 @@
+"""`edgecraft run` and `edgecraft backtest` end to end on a slice of the real data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from edgecraft.cli.main import app
+from edgecraft.core.errors import ConfigError, DataError
+from edgecraft.pipeline.artifacts import load_run
+from edgecraft.pipeline.config import load_run_config
+
+SMALL = {
+    "name": "small",
+    "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+    "start": "2022-01-01",
+    "end": "2024-06-30",
+    "features": {"timeframes": ["1h", "4h"]},
+    "label": {"horizons": ["4h", "24h"]},
+    "model": {"name": "lgbm", "params": {"n_estimators": 30, "min_child_samples": 300}},
+    "validation": {"test_length": "120d", "min_train": "240d"},
+}
+KEYS = {
+    "ic",
+    "rank_ic",
+    "cross_sectional_rank_ic",
+    "ir",
+    "hit_rate",
+    "profit_factor",
+    "sharpe",
+    "calmar",
+    "max_drawdown",
+    "ece",
+    "dsr",
+    "signals",
+    "windows",
+}
+
+
+@pytest.fixture(scope="module")
+def finished_run(layout, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    config = out / "small.yaml"
+    config.write_text(yaml.safe_dump(SMALL))
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config), "--data", str(layout.root), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    return folder
+
+
+def test_run_folder_holds_everything(finished_run):
+    names = {p.name for p in finished_run.iterdir()}
+    assert {
+        "config.yaml",
+        "feature_spec.json",
+        "fingerprint.json",
+        "metrics.json",
+        "report.html",
+        "checksums.json",
+        "models",
+    } <= names
+    metrics = json.loads((finished_run / "metrics.json").read_text())["horizons"]
+    assert set(metrics) == {"4h", "24h"}
+    for horizon in metrics.values():
+        assert KEYS <= set(horizon)
+        assert horizon["signals"] > 0 and len(horizon["windows"]) >= 3
+        assert -0.2 < horizon["rank_ic"] < 0.2  # honest magnitudes on real data, not a leak
+    fingerprint = json.loads((finished_run / "fingerprint.json").read_text())
+    assert "binance_spot_BTCUSDT_1h.parquet" in fingerprint["files"]
+    report = (finished_run / "report.html").read_text()
+    assert "cumulative daily cross-sectional rank IC" in report and "plotly" in report
+    predictions = pd.read_parquet(finished_run / "predictions_24h.parquet")
+    assert {"score", "p_up", "direction", "confidence", "target", "stop"} <= set(
+        predictions.columns
+    )
+    assert predictions["ts"].min() >= pd.Timestamp("2022-08-29", tz="UTC")  # after min_train
+
+
+def test_backtest_applies_the_saved_model_to_new_bars(finished_run, layout, tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "backtest",
+            "--run",
+            str(finished_run),
+            "--data",
+            str(layout.root),
+            "--start",
+            "2024-07-01",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    metrics = json.loads((folder / "metrics.json").read_text())["horizons"]
+    assert KEYS <= set(metrics["24h"])
+    predictions = pd.read_parquet(folder / "predictions_24h.parquet")
+    assert predictions["ts"].min() >= pd.Timestamp("2024-07-01", tz="UTC")
+    assert predictions["ts"].max() > pd.Timestamp("2025-01-01", tz="UTC")
+
+
+def test_a_tampered_run_is_refused(finished_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished_run, copy)
+    model = next((copy / "models").iterdir())
+    model.write_bytes(model.read_bytes() + b"x")
+    with pytest.raises(DataError, match="checksum mismatch"):
+        load_run(copy)
+
+
+def test_config_rejects_unknown_keys_and_models(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\nlabels: {horizons: [4h]}\n")
+    with pytest.raises(ConfigError, match="labels"):
+        load_run_config(path)
+    path.write_text("model: {name: forest}\n")
+    with pytest.raises(ConfigError, match="unknown model 'forest'"):
+        load_run_config(path)
