@@ -38,6 +38,7 @@ KEYS = {
     "dsr",
     "signals",
     "windows",
+    "per_symbol_rank_ic",
 }
 
 

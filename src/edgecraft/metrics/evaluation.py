@@ -98,7 +98,9 @@ def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) 
         "dsr": deflated_sharpe(book.net, trials),
         "trials": trials,
     }
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+    out = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+    out["per_symbol_rank_ic"] = {str(k): float(v) for k, v in per_symbol.items()}
+    return out
 
 
 def per_window(frame: pd.DataFrame) -> list[dict]:
