@@ -64,3 +64,34 @@ class Signal:
                 f"{self.direction.name} signal needs target and stop on opposite "
                 f"sides of entry {self.entry}: target {self.target}, stop {self.stop}"
             )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What the risk manager wants held in one symbol after this bar, and how to get there.
+
+    `target_weight` is the signed position as a fraction of equity; `size` the absolute change.
+    A rejected or resized signal still yields an intent whose `reason` says which rule acted.
+    """
+
+    ts: pd.Timestamp
+    symbol: str
+    side: str  # "buy", "sell" or "none"
+    size: float  # |target_weight - current weight|
+    target_weight: float
+    order_type: str  # "market" or "limit"
+    limit_price: float | None
+    time_in_force: str  # "IOC", "GTC"
+    slices: int  # child orders for a large change
+    stop: float | None
+    target: float | None
+    expires: pd.Timestamp | None  # horizon exit
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.side not in ("buy", "sell", "none"):
+            raise ValueError(f"side must be buy, sell or none, was {self.side!r}")
+        if self.size < 0 or self.slices < 1:
+            raise ValueError(f"size must be >= 0 and slices >= 1, were {self.size}, {self.slices}")
+        if self.order_type == "limit" and self.limit_price is None:
+            raise ValueError("a limit order needs a limit price")

@@ -59,6 +59,10 @@ class _Trees:
         """(n, k) class probabilities, columns in `classes_` order."""
         return np.asarray(self.estimator_.predict_proba(self._matrix(X)), dtype=np.float64)
 
+    def score_array(self, x: np.ndarray) -> np.ndarray:
+        """The registry's `score` on a float matrix in `columns_` order, without pandas (live)."""
+        raise NotImplementedError
+
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted return (regressors) or most likely class (classifiers)."""
         if self.is_classifier:
@@ -101,6 +105,14 @@ class LightGBMClassifier(_Trees):
     def _gains(self) -> np.ndarray:
         return self.estimator_.booster_.feature_importance("gain")
 
+    def score_array(self, x: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.estimator_.booster_.predict(np.asarray(x, dtype=np.float32)))
+        if not self.is_classifier:
+            return raw.astype(np.float64)
+        if raw.ndim == 1:  # binary: P(second class)
+            return (2.0 * raw - 1.0).astype(np.float64)
+        return (raw[:, -1] - raw[:, 0]).astype(np.float64)
+
 
 class LightGBMRegressor(LightGBMClassifier):
     """LightGBM regressor of forward returns."""
@@ -136,6 +148,13 @@ class XGBoostClassifier(_Trees):
     def _gains(self) -> np.ndarray:
         scores = self.estimator_.get_booster().get_score(importance_type="total_gain")
         return np.array([scores.get(f"f{i}", 0.0) for i in range(len(self.columns_))])
+
+    def score_array(self, x: np.ndarray) -> np.ndarray:
+        matrix = np.asarray(x, dtype=np.float32)
+        if not self.is_classifier:
+            return np.asarray(self.estimator_.predict(matrix), dtype=np.float64)
+        proba = np.asarray(self.estimator_.predict_proba(matrix), dtype=np.float64)
+        return proba[:, -1] - proba[:, 0]
 
 
 class XGBoostRegressor(XGBoostClassifier):

@@ -15,7 +15,7 @@ import yaml
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.features.featureset import FeatureSet
 from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.train import Fitted
+from edgecraft.signals.scorer import Scorer
 
 CHECKSUMS = "checksums.json"
 
@@ -60,7 +60,7 @@ def save_run(
     folder: Path,
     config: RunConfig,
     features: FeatureSet,
-    models: dict[str, Fitted],
+    models: dict[str, Scorer],
     data_fingerprint: dict[str, Any],
 ) -> None:
     """Write config, feature spec, models and fingerprint (metrics and report come later)."""
@@ -95,7 +95,7 @@ def seal(folder: Path) -> None:
     write_json(folder / CHECKSUMS, {str(p.relative_to(folder)): sha256(p) for p in files})
 
 
-def load_run(folder: Path) -> tuple[RunConfig, dict[str, Fitted]]:
+def load_run(folder: Path) -> tuple[RunConfig, dict[str, Scorer]]:
     """Load a finished run's config and models, refusing files whose checksum does not match."""
     sums_path = folder / CHECKSUMS
     if not sums_path.exists():

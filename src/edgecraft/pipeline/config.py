@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from edgecraft.core.errors import ConfigError
 from edgecraft.features.config import FeaturesConfig
 from edgecraft.models.registry import MODELS
+from edgecraft.risk.config import RiskConfig
 from edgecraft.signals.calibration import METHODS
 
 
@@ -81,8 +82,10 @@ class SignalConfig(_Section):
 
 
 class CostConfig(_Section):
-    fee_bps: float = Field(10.0, ge=0)  # per side, on traded notional
+    fee_bps: float = Field(10.0, ge=0)  # taker fee per side, on traded notional
+    maker_bps: float = Field(2.0, ge=0)  # limit orders that rest
     half_spread_bps: float = Field(2.0, ge=0)
+    impact_bps: float = Field(5.0, ge=0)  # extra slippage per unit of weight traded
 
 
 class RunConfig(_Section):
@@ -100,6 +103,8 @@ class RunConfig(_Section):
     calibration: CalibrationConfig = CalibrationConfig()
     signals: SignalConfig = SignalConfig()
     costs: CostConfig = CostConfig()
+    risk: RiskConfig = RiskConfig()
+    trade_horizon: str | None = None  # the horizon the backtester trades; None: the longest
     trials: int = Field(1, ge=1)  # configurations tried so far on this data, for the DSR
     min_feature_coverage: float = Field(0.5, ge=0, le=1)  # rows with fewer features are skipped
     seed: int = 0

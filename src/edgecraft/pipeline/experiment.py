@@ -22,6 +22,7 @@ from edgecraft.pipeline.run import (
     train_final,
     walk_forward,
 )
+from edgecraft.pipeline.trading import simulate_trading, trade_horizon
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,23 @@ def _hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
     return hold, config.costs.fee_bps + config.costs.half_spread_bps
 
 
+def _trade(
+    folder: Path,
+    config: RunConfig,
+    prepared: Prepared,
+    results: dict[str, pd.DataFrame],
+    models: dict,
+) -> dict:
+    """Run the trade horizon's signals through engine, risk manager and backtester."""
+    horizon = trade_horizon(config)
+    outcome = simulate_trading(
+        config, prepared.bars, prepared.X, results[horizon], models[horizon], prepared.funding
+    )
+    outcome.trades.to_parquet(folder / "trades.parquet", index=False)
+    outcome.equity.reset_index(names="ts").to_parquet(folder / "equity.parquet", index=False)
+    return outcome.metrics
+
+
 def _finish(
     folder: Path,
     config: RunConfig,
@@ -46,6 +64,7 @@ def _finish(
     metrics: dict[str, dict],
     models: dict,
     title: str,
+    trading: dict,
 ) -> None:
     figures = {}
     for horizon, frame in results.items():
@@ -54,8 +73,9 @@ def _finish(
         hold, cost = _hold_and_cost(config, horizon)
         figures[horizon] = horizon_figure(frame, importance, hold, cost, f"{title} — {horizon}")
         frame.reset_index().to_parquet(folder / f"predictions_{horizon}.parquet", index=False)
-    write_json(folder / "metrics.json", {"horizons": metrics})
-    write_report(folder / "report.html", title, metrics, figures)
+    write_json(folder / "metrics.json", {"horizons": metrics, "backtest": trading})
+    equity = pd.read_parquet(folder / "equity.parquet").set_index("ts")
+    write_report(folder / "report.html", title, metrics, figures, trading, equity)
 
 
 def run_experiment(
@@ -76,7 +96,8 @@ def run_experiment(
     save_run(
         folder, config, config.features.build(), models, fingerprint(prepared.files, prepared.bars)
     )
-    _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}")
+    trading = _trade(folder, config, prepared, results, models)
+    _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}", trading)
     seal(folder)
     return folder
 
@@ -114,6 +135,7 @@ def backtest_run(
             "scored_rows": int(len(frame)),
             "start": str(begin),
         }
-    _finish(folder, config, results, metrics, models, f"edgecraft backtest of {run.name}")
+    trading = _trade(folder, config, prepared, results, models)
+    _finish(folder, config, results, metrics, models, f"edgecraft backtest of {run.name}", trading)
     seal(folder)
     return folder

@@ -82,7 +82,12 @@ def horizon_figure(
 
 
 def write_report(
-    path: Path, title: str, metrics: dict[str, dict], figures: dict[str, go.Figure]
+    path: Path,
+    title: str,
+    metrics: dict[str, dict],
+    figures: dict[str, go.Figure],
+    trading: dict | None = None,
+    equity: pd.DataFrame | None = None,
 ) -> None:
     """One self-contained HTML file (plotly.js embedded once)."""
     parts = [
@@ -100,6 +105,31 @@ def write_report(
         + "".join(f"<th>{k}</th>" for k in SHOWN)
         + f"</tr>{rows}</table>"
     )
+    if trading is not None:
+        name = html.escape(str(trading["horizon"]))
+        parts.append(f"<h2>Through the risk manager and backtester ({name})</h2>")
+        summary = {k: v for k, v in trading.items() if k not in ("net", "gross", "decisions")}
+        parts.append(
+            "<table border='1' cellpadding='4'>"
+            + "".join(
+                f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in summary.items()
+            )
+            + "".join(
+                f"<tr><th>{side} {html.escape(k)}</th><td>{_fmt(v)}</td></tr>"
+                for side in ("net", "gross")
+                for k, v in trading[side].items()
+            )
+            + "</table><h3>decisions by rule</h3><table border='1' cellpadding='4'>"
+            + "".join(
+                f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>"
+                for k, v in trading["decisions"].items()
+            )
+            + "</table>"
+        )
+    if equity is not None:
+        curve = go.Figure([go.Scatter(x=equity.index, y=equity[c], name=c) for c in equity])
+        curve.update_layout(title="backtest equity (net and gross of costs)", height=400)
+        figures = {"backtest": curve, **figures}
     for i, (horizon, fig) in enumerate(figures.items()):
         parts.append(f"<h2>horizon {html.escape(horizon)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))

@@ -18,8 +18,9 @@ from edgecraft.labels.weights import uniqueness
 from edgecraft.metrics.evaluation import evaluate, per_window
 from edgecraft.pipeline.config import RunConfig
 from edgecraft.pipeline.features import FeatureBuilder
-from edgecraft.pipeline.train import Fitted, fit
+from edgecraft.pipeline.train import fit
 from edgecraft.signals.build import build_signals
+from edgecraft.signals.scorer import Scorer
 from edgecraft.validation.walk_forward import PurgedWalkForward, UnpurgedKFold
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Prepared:
     X: pd.DataFrame
     symbols: list[str]
     files: list[Path]
+    funding: dict[str, pd.Series]  # perpetual funding rates (perp market only)
 
 
 def prepare(config: RunConfig, data: Path | None, progress: Progress | None = None) -> Prepared:
@@ -59,7 +61,10 @@ def prepare(config: RunConfig, data: Path | None, progress: Progress | None = No
         for s, p in layout.bar_files(config.market, config.features.base_timeframe).items()
         if s in set(symbols) | set(config.features.references)
     ]
-    return Prepared(bars, X, list(symbols), files)
+    funding = {}
+    if config.market == "perp":
+        funding = {s: f for s in symbols if (f := layout.load_funding(s)) is not None}
+    return Prepared(bars, X, list(symbols), files, funding)
 
 
 def make_labels(
@@ -166,6 +171,6 @@ def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> di
     return {**evaluate(frame, hold, cost, trials), "windows": per_window(frame)}
 
 
-def train_final(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horizon: str) -> Fitted:
+def train_final(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horizon: str) -> Scorer:
     """The model to deploy: trained (and calibrated) on every labeled row of the run."""
     return fit(config, X, labels, usable_rows(config, X, labels), horizon)

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from edgecraft.models.registry import MODELS, score
 from edgecraft.pipeline.config import RunConfig
 from edgecraft.signals.calibration import Calibrator
-
-
-@dataclass
-class Fitted:
-    """A trained model and the calibrator fitted on the later part of its training period."""
-
-    model: object
-    calibrator: Calibrator
-    columns: list[str]
-    horizon: str
-
-    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Raw score and calibrated P(up) for each row of `X`."""
-        raw = score(self.model, X[self.columns])
-        return pd.DataFrame({"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index)
+from edgecraft.signals.scorer import Scorer
 
 
 def labels_for_model(config: RunConfig, labels: pd.DataFrame) -> pd.Series:
@@ -38,7 +22,7 @@ def labels_for_model(config: RunConfig, labels: pd.DataFrame) -> pd.Series:
 
 def fit(
     config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, rows: np.ndarray, horizon: str
-) -> Fitted:
+) -> Scorer:
     """Fit on the first part of `rows` (by time) and calibrate on the last `fraction` of it.
 
     The fit part is purged against the calibration part (labels known before it starts, minus
@@ -69,4 +53,4 @@ def fit(
     calibrator = Calibrator(config.calibration.method).fit(
         raw, (labels["ret"].iloc[calib_rows] > 0).to_numpy()
     )
-    return Fitted(model, calibrator, list(X.columns), horizon)
+    return Scorer(model, calibrator, list(X.columns), horizon)

@@ -8,6 +8,26 @@ import pandas as pd
 from edgecraft.core.contracts import Direction, Signal
 
 
+def levels(p_up, entry, atr, min_confidence: float, target_atr: float, stop_atr: float):
+    """The signal rule, on NumPy arrays or scalars alike (batch and live share it).
+
+    Direction follows the more likely side; confidence is the calibrated probability that it is
+    right. Below `min_confidence` (or without a usable ATR) the signal is FLAT, with no target or
+    stop. Targets and stops sit `target_atr` / `stop_atr` ATRs from the entry, on the right sides.
+    Returns (direction, confidence, target, stop).
+    """
+    p = np.asarray(p_up, dtype=np.float64)
+    width = np.asarray(atr, dtype=np.float64)
+    known = np.isfinite(p)
+    confidence = np.where(known, np.maximum(p, 1.0 - p), 0.5)
+    side = np.where(p > 0.5, 1, np.where(p < 0.5, -1, 0))
+    trade = known & (confidence >= min_confidence) & np.isfinite(width) & (width > 0)
+    direction = np.where(trade, side, 0)
+    target = np.where(direction != 0, entry + direction * target_atr * width, np.nan)
+    stop = np.where(direction != 0, entry - direction * stop_atr * width, np.nan)
+    return direction, confidence, target, stop
+
+
 def build_signals(
     p_up: pd.Series,
     close: pd.Series,
@@ -17,32 +37,56 @@ def build_signals(
     target_atr: float = 2.0,
     stop_atr: float = 2.0,
 ) -> pd.DataFrame:
-    """One signal per row of `p_up` (indexed like the Bars contract).
-
-    Direction follows the more likely side; confidence is the calibrated probability that it is
-    right. Below `min_confidence` (or without an ATR) the signal is FLAT, with no target or stop.
-    Targets and stops sit `target_atr` / `stop_atr` ATRs from the entry close, on the correct side.
-    """
+    """One signal per row of `p_up` (indexed like the Bars contract), by the rule of `levels`."""
     if not 0.5 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0.5, 1], was {min_confidence}")
     p = p_up.astype(float)
-    entry = close.reindex(p.index).astype(float)
-    width = atr.reindex(p.index).astype(float)
-    confidence = np.maximum(p, 1.0 - p)
-    side = np.where(p > 0.5, 1, np.where(p < 0.5, -1, 0))
-    trade = (confidence >= min_confidence) & np.isfinite(width) & (width > 0) & p.notna()
-    direction = np.where(trade, side, 0).astype(int)
+    entry = close.reindex(p.index).astype(float).to_numpy()
+    width = atr.reindex(p.index).astype(float).to_numpy()
+    direction, confidence, target, stop = levels(
+        p.to_numpy(), entry, width, min_confidence, target_atr, stop_atr
+    )
     return pd.DataFrame(
         {
-            "direction": direction,
-            "confidence": confidence.fillna(0.5),
+            "direction": direction.astype(int),
+            "confidence": confidence,
             "p_up": p,
             "horizon": pd.Timedelta(horizon),
             "entry": entry,
-            "target": np.where(direction != 0, entry + direction * target_atr * width, np.nan),
-            "stop": np.where(direction != 0, entry - direction * stop_atr * width, np.nan),
+            "target": target,
+            "stop": stop,
         },
         index=p.index,
+    )
+
+
+def make_signal(
+    ts: pd.Timestamp,
+    symbol: str,
+    p_up: float,
+    entry: float,
+    atr: float,
+    horizon: pd.Timedelta,
+    model_id: str,
+    min_confidence: float,
+    target_atr: float,
+    stop_atr: float,
+) -> Signal:
+    """One live Signal record, by the same rule as `build_signals`."""
+    direction, confidence, target, stop = (
+        v.item() for v in levels(p_up, entry, atr, min_confidence, target_atr, stop_atr)
+    )
+    flat = direction == 0
+    return Signal(
+        ts=ts,
+        symbol=symbol,
+        direction=Direction(int(direction)),
+        confidence=float(confidence),
+        horizon=horizon,
+        entry=float(entry),
+        target=None if flat else float(target),
+        stop=None if flat else float(stop),
+        model_id=model_id,
     )
 
 

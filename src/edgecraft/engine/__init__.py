@@ -1,0 +1,1 @@
+"""The one decision path: closed bars -> features -> model -> signals -> risk -> order intents."""

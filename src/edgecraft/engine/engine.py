@@ -1,0 +1,107 @@
+"""Engine: live and replayed bars go through the same features, model, signal rule and risk."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.core.contracts import Bar, OrderIntent, Signal
+from edgecraft.features.stream import FeatureStream
+from edgecraft.risk.manager import RiskManager
+from edgecraft.signals.build import make_signal
+from edgecraft.signals.scorer import Scorer
+
+ATR_TO_STD = 1.25  # mean true range is about 1.25 standard deviations of a bar's return
+
+
+@dataclass(frozen=True)
+class SignalRule:
+    """How P(up) becomes a Signal: confidence filter and ATR multiples (see signals.build)."""
+
+    min_confidence: float = 0.52
+    target_atr: float = 2.0
+    stop_atr: float = 2.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one bar close produced: the signals and the order intents, with reasons."""
+
+    ts: pd.Timestamp
+    signals: list[Signal]
+    intents: list[OrderIntent]
+
+
+class Engine:
+    """`on_bars`: update streaming features, score, build signals, decide; one path for all uses.
+
+    `decide` is the tail of that path (signal rule + risk manager) for model outputs already
+    computed; the backtester replays walk-forward scores through it.
+    """
+
+    def __init__(
+        self,
+        features: FeatureStream,
+        scorer: Scorer,
+        risk: RiskManager,
+        rule: SignalRule,
+        atr_column: str,
+        bars_per_year: float,
+        model_id: str = "model",
+    ) -> None:
+        self.features = features
+        self.scorer = scorer
+        self.risk = risk
+        self.rule = rule
+        self.model_id = model_id
+        self.horizon = pd.Timedelta(scorer.horizon)
+        columns = features.features.columns
+        self._take = np.array([columns.index(c) for c in scorer.columns])
+        self._atr = columns.index(atr_column)
+        self._atr_rel = columns.index(atr_column.replace("atr_14_", "atr_14_rel_"))
+        self._vol_scale = math.sqrt(bars_per_year) / ATR_TO_STD
+
+    def on_bars(self, bars: Iterable[Bar]) -> list[Decision]:
+        """Closed bars of one or more ts (all symbols of a ts together) -> one Decision per ts."""
+        by_ts: dict[pd.Timestamp, list[tuple[Bar, np.ndarray]]] = {}
+        for bar, row in self.features.on_bars(bars):
+            by_ts.setdefault(bar.ts, []).append((bar, row))
+        decisions = []
+        for ts, rows in by_ts.items():
+            matrix = np.vstack([row for _, row in rows])
+            _, p_up = self.scorer.predict_array(matrix[:, self._take])
+            decisions.append(
+                self.decide(
+                    ts,
+                    [bar.symbol for bar, _ in rows],
+                    p_up,
+                    [bar.close for bar, _ in rows],
+                    matrix[:, self._atr],
+                    matrix[:, self._atr_rel],
+                )
+            )
+        return decisions
+
+    def decide(self, ts: pd.Timestamp, symbols: list[str], p_up, close, atr, atr_rel) -> Decision:
+        """Signal rule and risk manager for the model outputs of one bar close."""
+        signals = [
+            make_signal(
+                ts,
+                s,
+                p,
+                c,
+                a,
+                self.horizon,
+                self.model_id,
+                self.rule.min_confidence,
+                self.rule.target_atr,
+                self.rule.stop_atr,
+            )
+            for s, p, c, a in zip(symbols, p_up, close, atr, strict=True)
+        ]
+        vols = {s: float(r) * self._vol_scale for s, r in zip(symbols, atr_rel, strict=True)}
+        return Decision(ts, signals, self.risk.decide(ts, signals, vols))

@@ -1,0 +1,143 @@
+"""Trade a horizon's out-of-sample signals through the Engine, risk manager and backtester."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.backtest.replay import market_grid, replay
+from edgecraft.backtest.simulator import REASONS, TRADE_FIELDS, Costs
+from edgecraft.core.timeframes import timeframe_delta
+from edgecraft.engine.engine import Engine, SignalRule
+from edgecraft.features.inputs import EventCursor
+from edgecraft.features.stream import FeatureStream
+from edgecraft.metrics.returns import (
+    calmar,
+    max_drawdown,
+    profit_factor,
+    sharpe,
+    sortino,
+)
+from edgecraft.pipeline.config import RunConfig
+from edgecraft.risk.manager import RiskManager
+from edgecraft.signals.scorer import Scorer
+
+
+@dataclass
+class TradingResult:
+    metrics: dict
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+
+
+def trade_horizon(config: RunConfig) -> str:
+    horizons = config.label.horizons
+    return config.trade_horizon or max(horizons, key=pd.Timedelta)
+
+
+def costs_of(config: RunConfig) -> Costs:
+    c = config.costs
+    return Costs(c.fee_bps, c.maker_bps, c.half_spread_bps, c.impact_bps)
+
+
+def build_engine(
+    config: RunConfig,
+    scorer: Scorer,
+    funding: dict[str, pd.Series] | None = None,
+    fear_greed: pd.Series | None = None,
+) -> Engine:
+    """The Engine a run deploys: its feature set, scorer, signal rule and risk manager."""
+    features = config.features.build()
+    stream = FeatureStream(
+        features,
+        config.features.references,
+        {s: EventCursor(f) for s, f in (funding or {}).items()},
+        EventCursor(fear_greed, config.features.fear_greed_delay())
+        if fear_greed is not None
+        else None,
+    )
+    risk = RiskManager(config.risk, config.costs.fee_bps + config.costs.half_spread_bps)
+    rule = SignalRule(
+        config.signals.min_confidence, config.signals.target_atr, config.signals.stop_atr
+    )
+    bars_per_year = pd.Timedelta("365D") / timeframe_delta(config.features.base_timeframe)
+    return Engine(
+        stream,
+        scorer,
+        risk,
+        rule,
+        config.signals.atr_column,
+        bars_per_year,
+        model_id=f"{config.name}:{scorer.horizon}",
+    )
+
+
+def simulate_trading(
+    config: RunConfig,
+    bars: pd.DataFrame,
+    X: pd.DataFrame,
+    predictions: pd.DataFrame,
+    scorer: Scorer,
+    funding: dict[str, pd.Series] | None = None,
+) -> TradingResult:
+    """Replay out-of-sample P(up) through the engine's decision path and the fill simulator."""
+    index = predictions.index
+    atr_col = config.signals.atr_column
+    scored = pd.DataFrame(
+        {
+            "p_up": predictions["p_up"],
+            "close": bars["close"].reindex(index),
+            "atr": X[atr_col].reindex(index).astype(float),
+            "atr_rel": X[atr_col.replace("atr_14_", "atr_14_rel_")].reindex(index).astype(float),
+        }
+    )
+    symbols = sorted(index.get_level_values("symbol").unique())
+    start = index.get_level_values("ts").min()
+    window = bars[bars.index.get_level_values("ts") >= start]
+    perp = config.market == "perp"
+    market = market_grid(window, symbols, funding if perp else None)
+    engine = build_engine(config, scorer)
+    result = replay(engine, market, symbols, scored, costs_of(config))
+    book = result.book
+    equity = pd.DataFrame(book.equity_curve, index=result.ts, columns=["net", "gross"]).ffill()
+    daily = equity.groupby(equity.index.floor("D")).last()
+    returns = daily.pct_change().fillna(daily.iloc[0] - 1.0)
+    trades = pd.DataFrame(book.trade_list(), columns=list(TRADE_FIELDS))
+    trades["symbol"] = [symbols[int(i)] for i in trades["symbol"]]
+    trades["entry_ts"] = result.ts[trades["entry_bar"].astype(int)]
+    trades["exit_ts"] = result.ts[trades["exit_bar"].astype(int)]
+    trades["reason"] = [REASONS[int(r)] for r in trades["reason"]]
+    gross_weight = np.abs(book.weights).sum(axis=1)
+    metrics = {
+        "horizon": scorer.horizon,
+        "trades": int(len(trades)),
+        "trade_win_rate": float((trades["return"] > 0).mean()) if len(trades) else None,
+        "exits": trades["reason"].value_counts().to_dict(),
+        "exposure_mean_gross": float(gross_weight.mean()),
+        "turnover_per_bar": float(book.traded.mean()),
+        "final_equity": float(book.equity[0]),
+        "final_equity_gross": float(book.equity[1]),
+        "decisions": {
+            re.sub(r"[-+]?\d[\d.e+-]*", "#", k): v for k, v in sorted(result.reasons.items())
+        },
+    }
+    for name, series in (("net", returns["net"]), ("gross", returns["gross"])):
+        metrics[name] = _clean(
+            {
+                "profit_factor": profit_factor(series),
+                "sharpe": sharpe(series),
+                "sortino": sortino(series),
+                "calmar": calmar(series),
+                "max_drawdown": max_drawdown(series),
+            }
+        )
+    return TradingResult(metrics, trades, equity)
+
+
+def _clean(values: dict) -> dict:
+    return {
+        k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in values.items()
+    }

@@ -1,0 +1,31 @@
+"""A trained model with its calibrator: features in, raw score and calibrated P(up) out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from edgecraft.models.registry import score
+from edgecraft.signals.calibration import Calibrator
+
+
+@dataclass
+class Scorer:
+    """What a run deploys per horizon: the model, its calibrator and its input columns."""
+
+    model: object
+    calibrator: Calibrator
+    columns: list[str]
+    horizon: str
+
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Raw score and calibrated P(up) for each row of `X`."""
+        raw = score(self.model, X[self.columns])
+        return pd.DataFrame({"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index)
+
+    def predict_array(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(score, P(up)) for rows of a float matrix in `columns` order: the live fast path."""
+        raw = self.model.score_array(x)
+        return raw, self.calibrator.predict(raw)
