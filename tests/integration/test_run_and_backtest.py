@@ -72,6 +72,13 @@ def test_run_folder_holds_everything(finished_run):
         assert KEYS <= set(horizon)
         assert horizon["signals"] > 0 and len(horizon["windows"]) >= 3
         assert -0.2 < horizon["rank_ic"] < 0.2  # honest magnitudes on real data, not a leak
+    trading = json.loads((finished_run / "metrics.json").read_text())["backtest"]
+    assert trading["horizon"] == "24h" and trading["trades"] > 0
+    assert {"profit_factor", "sharpe", "sortino", "calmar", "max_drawdown"} <= set(trading["net"])
+    assert trading["final_equity"] <= trading["final_equity_gross"]  # costs only take
+    assert sum(trading["decisions"].values()) > 0
+    trades = pd.read_parquet(finished_run / "trades.parquet")
+    assert set(trades["reason"]) <= {"stop", "target", "horizon", "signal", "end"}
     fingerprint = json.loads((finished_run / "fingerprint.json").read_text())
     assert "binance_spot_BTCUSDT_1h.parquet" in fingerprint["files"]
     report = (finished_run / "report.html").read_text()

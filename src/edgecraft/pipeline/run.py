@@ -39,7 +39,7 @@ class Prepared:
 
 
 def prepare(config: RunConfig, data: Path | None, progress: Progress | None = None) -> Prepared:
-    """Load validated bars and build the feature matrix (float32) of every symbol."""
+    """Load validated bars and build the feature matrix of every symbol."""
     layout = DataLayout(data or default_data_dir())
     builder = FeatureBuilder(layout, config.features, config.market)
     symbols = config.symbols or builder.symbols()
@@ -52,7 +52,7 @@ def prepare(config: RunConfig, data: Path | None, progress: Progress | None = No
         bars = bars[ts <= pd.Timestamp(config.end, tz="UTC")]
     frames = []
     for i, symbol in enumerate(symbols):
-        frames.append(builder.build(bars, symbol).astype(np.float32))
+        frames.append(builder.build(bars, symbol))
         if progress:
             progress(f"features {symbol}", i + 1, len(symbols))
     X = pd.concat(frames).sort_index()

@@ -37,6 +37,7 @@ class Calibrator:
     def predict(self, score: np.ndarray) -> np.ndarray:
         """Calibrated P(up) in [0, 1]."""
         s = np.asarray(score, dtype=np.float64)
-        if self.method == "isotonic":
-            return np.clip(self.model_.predict(s), 0.0, 1.0)
+        if self.method == "isotonic":  # the fitted step function, read without sklearn overhead
+            model = self.model_
+            return np.clip(np.interp(s, model.X_thresholds_, model.y_thresholds_), 0.0, 1.0)
         return self.model_.predict_proba(s.reshape(-1, 1))[:, 1]
