@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,9 +121,7 @@ def simulate_trading(
         "turnover_per_bar": float(book.traded.mean()),
         "final_equity": float(book.equity[0]),
         "final_equity_gross": float(book.equity[1]),
-        "decisions": {
-            re.sub(r"[-+]?\d[\d.e+-]*", "#", k): v for k, v in sorted(result.reasons.items())
-        },
+        "decisions": dict(sorted(_by_rule(result.reasons).items())),
     }
     for name, series in (("net", returns["net"]), ("gross", returns["gross"])):
         metrics[name] = _clean(
@@ -135,6 +134,14 @@ def simulate_trading(
             }
         )
     return TradingResult(metrics, trades, equity)
+
+
+def _by_rule(reasons: Counter) -> Counter:
+    """Count decisions by rule, with the numbers in their reasons blanked out."""
+    rules: Counter = Counter()
+    for reason, count in reasons.items():
+        rules[re.sub(r"[-+]?\d[\d.e+:-]*", "#", reason)] += count
+    return rules
 
 
 def _clean(values: dict) -> dict:
