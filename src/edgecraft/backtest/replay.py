@@ -62,24 +62,30 @@ def replay(
     book = Book(n_bars, n_symbols)
     column = {s: j for j, s in enumerate(symbols)}
     ts_index = pd.DatetimeIndex(pd.to_datetime(market.ts, utc=True))
-    groups = {ts: part for ts, part in scored.groupby(level="ts", sort=True)}
+    ordered = scored.sort_index(level="ts")
+    when = ordered.index.get_level_values("ts").as_unit("ns").asi8
+    names = np.asarray(ordered.index.get_level_values("symbol"))
+    values = {k: ordered[k].to_numpy(dtype=np.float64) for k in ("p_up", "close", "atr", "atr_rel")}
+    bounds = (
+        np.searchsorted(when, market.ts, side="left"),
+        np.searchsorted(when, market.ts, side="right"),
+    )
     reasons: Counter = Counter()
     for t, ts in enumerate(ts_index):
         step_bar(t, market, orders, costs, book)
         engine.risk.on_fills(
             ts, float(book.equity[0]), {s: float(book.weight[j]) for s, j in column.items()}
         )
-        part = groups.get(ts)
-        if part is None:
+        a, b = bounds[0][t], bounds[1][t]
+        if a == b:
             continue
-        names = list(part.index.get_level_values("symbol"))
         decision = engine.decide(
             ts,
-            names,
-            part["p_up"].to_numpy(),
-            part["close"].to_numpy(),
-            part["atr"].to_numpy(),
-            part["atr_rel"].to_numpy(),
+            list(names[a:b]),
+            values["p_up"][a:b],
+            values["close"][a:b],
+            values["atr"][a:b],
+            values["atr_rel"][a:b],
         )
         for intent in decision.intents:
             reasons[intent.reason] += 1

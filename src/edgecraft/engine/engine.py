@@ -12,7 +12,7 @@ import pandas as pd
 from edgecraft.core.contracts import Bar, OrderIntent, Signal
 from edgecraft.features.stream import FeatureStream
 from edgecraft.risk.manager import RiskManager
-from edgecraft.signals.build import make_signal
+from edgecraft.signals.build import make_signals
 from edgecraft.signals.scorer import Scorer
 
 ATR_TO_STD = 1.25  # mean true range is about 1.25 standard deviations of a bar's return
@@ -88,20 +88,17 @@ class Engine:
 
     def decide(self, ts: pd.Timestamp, symbols: list[str], p_up, close, atr, atr_rel) -> Decision:
         """Signal rule and risk manager for the model outputs of one bar close."""
-        signals = [
-            make_signal(
-                ts,
-                s,
-                p,
-                c,
-                a,
-                self.horizon,
-                self.model_id,
-                self.rule.min_confidence,
-                self.rule.target_atr,
-                self.rule.stop_atr,
-            )
-            for s, p, c, a in zip(symbols, p_up, close, atr, strict=True)
-        ]
+        signals = make_signals(
+            ts,
+            symbols,
+            p_up,
+            close,
+            atr,
+            self.horizon,
+            self.model_id,
+            self.rule.min_confidence,
+            self.rule.target_atr,
+            self.rule.stop_atr,
+        )
         vols = {s: float(r) * self._vol_scale for s, r in zip(symbols, atr_rel, strict=True)}
         return Decision(ts, signals, self.risk.decide(ts, signals, vols))

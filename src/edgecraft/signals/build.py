@@ -60,34 +60,40 @@ def build_signals(
     )
 
 
-def make_signal(
+def make_signals(
     ts: pd.Timestamp,
-    symbol: str,
-    p_up: float,
-    entry: float,
-    atr: float,
+    symbols: list[str],
+    p_up,
+    entry,
+    atr,
     horizon: pd.Timedelta,
     model_id: str,
     min_confidence: float,
     target_atr: float,
     stop_atr: float,
-) -> Signal:
-    """One live Signal record, by the same rule as `build_signals`."""
-    direction, confidence, target, stop = (
-        v.item() for v in levels(p_up, entry, atr, min_confidence, target_atr, stop_atr)
+) -> list[Signal]:
+    """Live Signal records for one bar close, by the same rule (`levels`) as `build_signals`."""
+    entry = np.asarray(entry, dtype=np.float64)
+    direction, confidence, target, stop = levels(
+        p_up, entry, atr, min_confidence, target_atr, stop_atr
     )
-    flat = direction == 0
-    return Signal(
-        ts=ts,
-        symbol=symbol,
-        direction=Direction(int(direction)),
-        confidence=float(confidence),
-        horizon=horizon,
-        entry=float(entry),
-        target=None if flat else float(target),
-        stop=None if flat else float(stop),
-        model_id=model_id,
-    )
+    out = []
+    for k, symbol in enumerate(symbols):
+        flat = direction[k] == 0
+        out.append(
+            Signal(
+                ts=ts,
+                symbol=symbol,
+                direction=Direction(int(direction[k])),
+                confidence=float(confidence[k]),
+                horizon=horizon,
+                entry=float(entry[k]),
+                target=None if flat else float(target[k]),
+                stop=None if flat else float(stop[k]),
+                model_id=model_id,
+            )
+        )
+    return out
 
 
 def to_records(signals: pd.DataFrame, model_id: str) -> list[Signal]:
