@@ -96,7 +96,7 @@ class RiskManager:
             if s not in reasons:
                 continue
             shrinks = abs(current) <= abs(weight) and current * weight >= 0.0
-            if abs(delta) < c.min_trade and weight != 0.0 and shrinks:
+            if 0.0 < abs(delta) < c.min_trade and weight != 0.0 and shrinks:
                 # holding the smaller position can break no limit the target met
                 weight, delta = current, 0.0
                 reasons[s] += "; change below min_trade: hold"
