@@ -20,6 +20,7 @@ import ta  # noqa: E402
 import talib  # noqa: E402
 
 from edgecraft.core.contracts import Bar  # noqa: E402
+from edgecraft.data.bars import iter_bars  # noqa: E402
 from edgecraft.data.layout import DataLayout, default_data_dir  # noqa: E402
 from edgecraft.features.config import FeaturesConfig  # noqa: E402
 from edgecraft.features.inputs import EventCursor, build_inputs  # noqa: E402
@@ -150,14 +151,7 @@ def main() -> None:
     sub = bars[bars.index.get_level_values("symbol").isin(stream_symbols)]
     last_ts = sub.index.get_level_values("ts").unique()[-args.stream_bars :]
     sub = sub[sub.index.get_level_values("ts").isin(last_ts)]
-    records = [
-        Bar(ts, s, *v)
-        for (ts, s), v in zip(
-            sub.index,
-            sub[["open", "high", "low", "close", "volume"]].itertuples(index=False),
-            strict=True,
-        )
-    ]
+    records = iter_bars(sub)
     funding = {
         s: EventCursor(f) for s in stream_symbols if (f := layout.load_funding(s)) is not None
     }

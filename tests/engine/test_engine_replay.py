@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.core.contracts import Bar
+from edgecraft.data.bars import iter_bars
 from edgecraft.pipeline.config import RunConfig
 from edgecraft.pipeline.run import make_labels, prepare, score_signals
 from edgecraft.pipeline.trading import build_engine
@@ -35,14 +36,7 @@ def test_engine_on_real_bars_equals_batch_signals(layout):
     funding = {s: f for s in SYMBOLS if (f := layout.load_funding(s)) is not None}
     engine = build_engine(config, scorer, funding, layout.load_fear_greed())
     bars = prepared.bars
-    records = [
-        Bar(t, s, *v)
-        for (t, s), v in zip(
-            bars.index,
-            bars[["open", "high", "low", "close", "volume"]].itertuples(index=False),
-            strict=True,
-        )
-    ]
+    records = iter_bars(bars)
     by_ts: dict[pd.Timestamp, list[Bar]] = {}
     for bar in records:
         by_ts.setdefault(bar.ts, []).append(bar)

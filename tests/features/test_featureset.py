@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from edgecraft.core.contracts import Bar
+from edgecraft.data.bars import iter_bars
 from edgecraft.features.config import FeaturesConfig
 from edgecraft.features.inputs import EventCursor, build_inputs
 from edgecraft.features.stream import FeatureStream
@@ -38,14 +38,7 @@ def test_featureset_live_equals_batch_on_real_data(setup, real_bars):
     config, features, funding, fear_greed = setup
     bars = real_bars[real_bars.index.get_level_values("ts") >= "2021-01-01"]
     stream = FeatureStream(features, REFS, funding, EventCursor(fear_greed, pd.Timedelta("1h")))
-    records = [
-        Bar(ts, sym, *vals)
-        for (ts, sym), vals in zip(
-            bars.index,
-            bars[["open", "high", "low", "close", "volume"]].itertuples(index=False),
-            strict=True,
-        )
-    ]
+    records = iter_bars(bars)
     live: dict[str, list[np.ndarray]] = {}
     for bar, row in stream.on_bars(records):
         live.setdefault(bar.symbol, []).append(row)

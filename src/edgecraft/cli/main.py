@@ -172,6 +172,22 @@ def _progress_bar():
     )
 
 
+def _with_progress(flow, *args) -> Path:
+    """Run a pipeline flow that reports (description, done, total) under a progress bar; a data
+    or config error ends the command with exit 1 and one clear line."""
+    try:
+        with _progress_bar() as progress:
+            task = progress.add_task("loading bars", total=None)
+
+            def report(description: str, done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total, description=description)
+
+            return flow(*args, report)
+    except (DataError, ConfigError, ValueError) as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+
+
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Option(help="YAML RunConfig (default: built-in).")] = None,
@@ -183,19 +199,10 @@ def run(
     """Train with purged walk-forward, emit signals, measure them; write a run folder."""
     try:
         settings = load_run_config(config)
-        with _progress_bar() as progress:
-            task = progress.add_task("loading bars", total=None)
-            folder = run_experiment(
-                settings,
-                data,
-                out,
-                lambda d, done, total: progress.update(
-                    task, completed=done, total=total, description=d
-                ),
-            )
-    except (DataError, ConfigError, ValueError) as exc:
+    except ConfigError as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
+    folder = _with_progress(run_experiment, settings, data, out)
     out_console.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)
 
@@ -208,21 +215,7 @@ def backtest(
     out: Annotated[Path, typer.Option(help="Folder for the backtest folder.")] = Path("artifacts"),
 ) -> None:
     """Apply a finished run's saved models, unchanged, to bars from --start on."""
-    try:
-        with _progress_bar() as progress:
-            task = progress.add_task("loading bars", total=None)
-            folder = backtest_run(
-                run_dir,
-                data,
-                start,
-                out,
-                lambda d, done, total: progress.update(
-                    task, completed=done, total=total, description=d
-                ),
-            )
-    except (DataError, ConfigError, ValueError) as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+    folder = _with_progress(backtest_run, run_dir, data, start, out)
     out_console.print(f"backtest folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)
 

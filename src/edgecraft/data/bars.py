@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgecraft.core.contracts import BAR_COLUMNS
+from edgecraft.core.contracts import BAR_COLUMNS, Bar
 from edgecraft.core.errors import ConfigError, DataError, Problem
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.data.schemas import OHLCV
@@ -108,3 +108,11 @@ def one_symbol(bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
 def close_ns(index: pd.Index) -> np.ndarray:
     """Return the bar close times of a ts index as int64 nanoseconds since the epoch."""
     return index.get_level_values("ts").as_unit("ns").asi8
+
+
+def iter_bars(bars: pd.DataFrame) -> list[Bar]:
+    """Bar records from a Bars frame, in its (ts, symbol) order: what a live feed delivers."""
+    columns = bars[list(BAR_COLUMNS)].itertuples(index=False)
+    return [
+        Bar(ts, symbol, *values) for (ts, symbol), values in zip(bars.index, columns, strict=True)
+    ]
