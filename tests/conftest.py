@@ -6,7 +6,10 @@ import os
 
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from edgecraft.cli.main import app
 from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.features.inputs import LAYOUT, EventCursor, build_inputs
 
@@ -39,3 +42,28 @@ def eth_inputs(layout: DataLayout, real_bars: pd.DataFrame):
         EventCursor(layout.load_fear_greed(), pd.Timedelta("1h")),
     )
     return eth.index.as_unit("ns").asi8, x, LAYOUT
+
+
+SMALL_RUN = {
+    "name": "small",
+    "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+    "start": "2022-01-01",
+    "end": "2024-06-30",
+    "features": {"timeframes": ["1h", "4h"]},
+    "label": {"horizons": ["4h", "24h"]},
+    "model": {"name": "lgbm", "params": {"n_estimators": 30, "min_child_samples": 300}},
+    "validation": {"test_length": "120d", "min_train": "240d"},
+}
+
+
+@pytest.fixture(scope="session")
+def finished_run(layout, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    config = out / "small.yaml"
+    config.write_text(yaml.safe_dump(SMALL_RUN))
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config), "--data", str(layout.root), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    return folder

@@ -6,7 +6,6 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
@@ -14,16 +13,6 @@ from edgecraft.core.errors import ConfigError, DataError
 from edgecraft.pipeline.artifacts import load_run
 from edgecraft.pipeline.config import load_run_config
 
-SMALL = {
-    "name": "small",
-    "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
-    "start": "2022-01-01",
-    "end": "2024-06-30",
-    "features": {"timeframes": ["1h", "4h"]},
-    "label": {"horizons": ["4h", "24h"]},
-    "model": {"name": "lgbm", "params": {"n_estimators": 30, "min_child_samples": 300}},
-    "validation": {"test_length": "120d", "min_train": "240d"},
-}
 KEYS = {
     "ic",
     "rank_ic",
@@ -40,19 +29,6 @@ KEYS = {
     "windows",
     "per_symbol_rank_ic",
 }
-
-
-@pytest.fixture(scope="module")
-def finished_run(layout, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    config = out / "small.yaml"
-    config.write_text(yaml.safe_dump(SMALL))
-    result = CliRunner().invoke(
-        app, ["run", "--config", str(config), "--data", str(layout.root), "--out", str(out)]
-    )
-    assert result.exit_code == 0, result.output
-    (folder,) = [p for p in out.iterdir() if p.is_dir()]
-    return folder
 
 
 def test_run_folder_holds_everything(finished_run):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,6 +19,8 @@ from edgecraft.pipeline.config import load_run_config
 from edgecraft.pipeline.download import download as download_flow
 from edgecraft.pipeline.experiment import backtest_run, run_experiment
 from edgecraft.pipeline.features import build_features, load_features_config
+from edgecraft.pipeline.live import open_service
+from edgecraft.serving.app import create_app
 
 app = typer.Typer(
     add_completion=False,
@@ -218,6 +221,26 @@ def backtest(
     folder = _with_progress(backtest_run, run_dir, data, start, out)
     out_console.print(f"backtest folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)
+
+
+@app.command()
+def serve(
+    run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    redis_url: Annotated[
+        str | None, typer.Option(envvar="REDIS_URL", help="Shared state (redis://...).")
+    ] = None,
+    data: DataOption = None,
+    warmup_bars: Annotated[int, typer.Option(help="Bars replayed from --data at start.")] = 0,
+) -> None:
+    """Serve the run's signals over HTTP (POST /bars needs EDGECRAFT_TOKEN; GET /docs)."""
+    try:
+        service = open_service(run_dir, redis_url, data, warmup_bars)
+    except (DataError, ConfigError, ValueError) as exc:
+        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
 
 
 def _print_metrics(folder: Path) -> None:

@@ -51,6 +51,11 @@ class FusedGroup:
     def step(self, x: np.ndarray) -> None:
         self._kernel(self._state, self._params, x, self.out)
 
+    @property
+    def state(self) -> np.ndarray:
+        """The packed kernel states (a view: `snapshot` copies it)."""
+        return self._state
+
 
 @lru_cache(maxsize=64)
 def _compile(source: str):

@@ -51,6 +51,34 @@ class SymbolStream:
                 bucketed.add(ts_ns, o, h, lo, c, v)
         return self._row[0]
 
+    @property
+    def last_ts(self) -> int:
+        return self._last_ts
+
+    @property
+    def row(self) -> np.ndarray:
+        """The latest feature vector (a view)."""
+        return self._row[0]
+
+    def snapshot(self) -> dict:
+        """Everything this symbol's features remember, as plain arrays (to cache or persist)."""
+        return {
+            "last_ts": self._last_ts,
+            "row": self._row.copy(),
+            "base": self._base.state.copy(),
+            "higher": [(b.state.state.copy(), b.end, b.bar.copy()) for b in self._higher],
+        }
+
+    def restore(self, snap: dict) -> None:
+        """Continue from a `snapshot` (taken from a stream of the same FeatureSet)."""
+        self._last_ts = int(snap["last_ts"])
+        self._row[:] = snap["row"]
+        self._base.state[:] = snap["base"]
+        for bucketed, (state, end, bar) in zip(self._higher, snap["higher"], strict=True):
+            bucketed.state.state[:] = state
+            bucketed.end = end
+            bucketed.bar[:] = bar
+
 
 class _Bucketed:
     """A higher timeframe: aggregates base bars and steps its group when a bucket closes."""
@@ -136,10 +164,28 @@ class FeatureStream:
         cursor = self.funding.get(bar.symbol)
         row[7], row[8] = cursor.asof(ts_ns) if cursor else (math.nan, math.nan)
         row[9], row[10] = self.fear_greed.asof(ts_ns) if self.fear_greed else (math.nan, math.nan)
-        stream = self._symbols.get(bar.symbol)
+        return self.symbol_stream(bar.symbol).update(ts_ns, row).copy()
+
+    def symbol_stream(self, symbol: str) -> SymbolStream:
+        """The live state of one symbol (created empty on first use)."""
+        stream = self._symbols.get(symbol)
         if stream is None:
-            stream = self._symbols[bar.symbol] = SymbolStream(self.features)
-        return stream.update(ts_ns, row).copy()
+            stream = self._symbols[symbol] = SymbolStream(self.features)
+        return stream
+
+    def snapshot(self) -> dict:
+        """Reference closes and every symbol's state."""
+        return {
+            "refs": dict(self._ref_close),
+            "symbols": {s: st.snapshot() for s, st in self._symbols.items()},
+        }
+
+    def restore(self, snap: dict, symbols: list[str] | None = None) -> None:
+        """Continue from a `snapshot`; with `symbols`, restore only those (and the references)."""
+        self._ref_close.update(snap.get("refs", {}))
+        for symbol, state in snap.get("symbols", {}).items():
+            if symbols is None or symbol in symbols:
+                self.symbol_stream(symbol).restore(state)
 
     def _reference(self, symbol: str, ts_ns: int) -> float:
         seen = self._ref_close.get(symbol)

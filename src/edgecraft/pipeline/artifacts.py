@@ -15,6 +15,7 @@ import yaml
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.features.featureset import FeatureSet
 from edgecraft.pipeline.config import RunConfig
+from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, export_scorer
 from edgecraft.signals.scorer import Scorer
 
 CHECKSUMS = "checksums.json"
@@ -62,6 +63,7 @@ def save_run(
     features: FeatureSet,
     models: dict[str, Scorer],
     data_fingerprint: dict[str, Any],
+    sample: pd.DataFrame | None = None,
 ) -> None:
     """Write config, feature spec, models and fingerprint (metrics and report come later)."""
     (folder / "models").mkdir(parents=True, exist_ok=True)
@@ -85,8 +87,23 @@ def save_run(
         },
     )
     write_json(folder / "fingerprint.json", {**data_fingerprint, "git_sha": git_sha()})
+    exports = {}
     for horizon, fitted in models.items():
         joblib.dump(fitted, folder / "models" / f"model_{horizon}.joblib")
+        write_json(
+            folder / "models" / f"model_{horizon}.json",
+            {"columns": fitted.columns, "horizon": horizon},
+        )
+        if sample is None:
+            continue
+        try:
+            graph = export_scorer(fitted, sample)
+        except (ExportError, TypeError) as exc:  # the run stands; serving will refuse this model
+            exports[horizon] = f"failed: {exc}"
+            continue
+        (folder / "models" / f"model_{horizon}.onnx").write_bytes(graph)
+        exports[horizon] = "ok"
+    write_json(folder / "onnx_export.json", exports)
 
 
 def seal(folder: Path) -> None:
@@ -95,8 +112,8 @@ def seal(folder: Path) -> None:
     write_json(folder / CHECKSUMS, {str(p.relative_to(folder)): sha256(p) for p in files})
 
 
-def load_run(folder: Path) -> tuple[RunConfig, dict[str, Scorer]]:
-    """Load a finished run's config and models, refusing files whose checksum does not match."""
+def verify(folder: Path) -> RunConfig:
+    """Check every file of a finished run against its SHA-256; return the run's config."""
     sums_path = folder / CHECKSUMS
     if not sums_path.exists():
         raise DataError([Problem(str(folder), None, "not a finished run: no checksums.json")])
@@ -108,8 +125,23 @@ def load_run(folder: Path) -> tuple[RunConfig, dict[str, Scorer]]:
     ]
     if bad:
         raise DataError(bad)
-    config = RunConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
+    return RunConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
+
+
+def load_run(folder: Path) -> tuple[RunConfig, dict[str, Scorer]]:
+    """Load a finished run's config and models, refusing files whose checksum does not match."""
+    config = verify(folder)
     models = {
         h: joblib.load(folder / "models" / f"model_{h}.joblib") for h in config.label.horizons
     }
     return config, models
+
+
+def load_onnx_scorer(folder: Path, horizon: str, threads: int = 1) -> OnnxScorer:
+    """The ONNX Runtime scorer of one horizon of a finished, checksum-verified run."""
+    path = folder / "models" / f"model_{horizon}.onnx"
+    if not path.exists():
+        status = json.loads((folder / "onnx_export.json").read_text()).get(horizon, "missing")
+        raise DataError([Problem(str(path), None, f"no ONNX model for {horizon}: {status}")])
+    spec = json.loads((folder / "models" / f"model_{horizon}.json").read_text())
+    return OnnxScorer(path.read_bytes(), spec["columns"], horizon, threads)

@@ -63,7 +63,9 @@ class ValidationConfig(_Section):
 
 
 class CalibrationConfig(_Section):
-    method: str = "isotonic"
+    # Platt scaling by default: smooth (so its ONNX export matches within 1e-5) and steadier than
+    # isotonic steps when the signal is weak; isotonic stays available
+    method: str = "sigmoid"
     fraction: float = Field(0.2, gt=0, lt=0.5)  # last share of each training window
 
     @field_validator("method")

@@ -93,8 +93,14 @@ def run_experiment(
         metrics[horizon] = evaluate_horizon(config, frame, horizon)
         models[horizon] = train_final(config, prepared.X, labels, horizon)
         log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
+    sample = prepared.X.iloc[-2000:]  # real feature rows for the ONNX parity check
     save_run(
-        folder, config, config.features.build(), models, fingerprint(prepared.files, prepared.bars)
+        folder,
+        config,
+        config.features.build(),
+        models,
+        fingerprint(prepared.files, prepared.bars),
+        sample,
     )
     trading = _trade(folder, config, prepared, results, models)
     _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}", trading)

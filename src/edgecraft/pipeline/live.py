@@ -1,0 +1,305 @@
+"""The live service behind `edgecraft serve`: one run's Engine on ONNX Runtime, state in Redis.
+
+Feature state, the risk manager's book and the latest feature vectors and signals are kept in
+process and mirrored in Redis (keys under ``edgecraft:<run>:``), so several server workers share
+them and a restarted server resumes without replaying history. Before applying bars, a worker
+takes Redis's state when it is newer than its own; when Redis is unreachable it goes on from its
+in-process state and says so in `health`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import redis
+
+from edgecraft.core.contracts import Bar
+from edgecraft.core.timeframes import timeframe_seconds
+from edgecraft.data.bars import iter_bars
+from edgecraft.data.layout import DataLayout, default_data_dir
+from edgecraft.engine.engine import Decision, Engine
+from edgecraft.pipeline.artifacts import load_onnx_scorer, verify
+from edgecraft.pipeline.trading import build_engine, trade_horizon
+
+log = logging.getLogger(__name__)
+
+
+class RejectedBarError(ValueError):
+    """A bar the service will not apply; `status` is the HTTP status that fits."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Latest:
+    """The newest signal (and its intent) per symbol, as served."""
+
+    signals: dict[str, dict] = field(default_factory=dict)
+    vectors: dict[str, list[float]] = field(default_factory=dict)
+
+
+class RedisState:
+    """Snapshots in Redis, or nothing when no URL is given; errors mark it down, never raise."""
+
+    def __init__(self, url: str | None, prefix: str) -> None:
+        self.prefix = prefix
+        self.client = (
+            redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            if url
+            else None
+        )
+        self.status = "off" if url is None else "unknown"
+
+    def _call(self, action: Callable[[redis.Redis], object]) -> object:
+        if self.client is None:
+            return None
+        try:
+            result = action(self.client)
+            self.status = "up"
+            return result
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            if self.status != "down":
+                log.warning("redis=down error=%s: serving from in-process state", exc)
+            self.status = "down"
+            return None
+
+    def load(self) -> dict | None:
+        raw = self._call(lambda r: r.get(f"{self.prefix}:state"))
+        return pickle.loads(raw) if raw else None
+
+    def version(self) -> int:
+        raw = self._call(lambda r: r.get(f"{self.prefix}:version"))
+        return int(raw) if raw else -1
+
+    def save(self, state: dict, version: int, latest: Latest) -> None:
+        def write(r: redis.Redis) -> None:
+            pipe = r.pipeline()
+            pipe.set(f"{self.prefix}:state", pickle.dumps(state))
+            pipe.set(f"{self.prefix}:version", version)
+            for symbol, signal in latest.signals.items():
+                pipe.hset(f"{self.prefix}:signals", symbol, pickle.dumps(signal))
+            for symbol, vector in latest.vectors.items():
+                pipe.hset(f"{self.prefix}:vectors", symbol, pickle.dumps(vector))
+            pipe.execute()
+
+        self._call(write)
+
+    def lock(self):
+        if self.client is None or self.status == "down":
+            return None
+        try:
+            return self.client.lock(f"{self.prefix}:lock", timeout=10, blocking_timeout=5)
+        except redis.exceptions.RedisError:
+            return None
+
+
+class LiveService:
+    """Validates closed bars, runs them through the Engine, keeps the latest signals."""
+
+    def __init__(
+        self,
+        run: Path,
+        redis_url: str | None = None,
+        layout: DataLayout | None = None,
+        threads: int = 1,
+    ) -> None:
+        """`layout`: the data folder whose funding and Fear & Greed series the features read
+        (the same external inputs the run trained on); without it those features are NaN."""
+        self.config = verify(run)  # refuses a run whose files changed
+        self.run_id = run.name
+        horizon = trade_horizon(self.config)
+        self.scorer = load_onnx_scorer(run, horizon, threads)
+        funding, fear_greed = {}, None
+        if layout is not None:
+            known = self.config.symbols or list(
+                layout.bar_files(self.config.market, self.config.features.base_timeframe)
+            )
+            for symbol in set(known) | set(self.config.features.references):
+                series = layout.load_funding(symbol)
+                if series is not None:
+                    funding[symbol] = series
+            fear_greed = layout.load_fear_greed()
+        self.engine: Engine = build_engine(self.config, self.scorer, funding, fear_greed)
+        self.symbols = set(self.config.symbols) or None  # None: any symbol the run knows
+        self.step_ns = timeframe_seconds(self.config.features.base_timeframe) * 1_000_000_000
+        self.latest = Latest()
+        self.version = -1
+        self.redis = RedisState(redis_url, f"edgecraft:{self.run_id}")
+        self.listeners: list[Callable[[dict], None]] = []
+        self.resume()
+
+    # state -------------------------------------------------------------------------------
+    def snapshot(self) -> dict:
+        return {
+            "features": self.engine.features.snapshot(),
+            "risk": self.engine.risk.state,
+            "latest": asdict(self.latest),
+        }
+
+    def restore(self, state: dict) -> None:
+        self.engine.features.restore(state["features"])
+        self.engine.risk.state = state["risk"]
+        self.latest = Latest(**state["latest"])
+
+    def resume(self) -> None:
+        """Take Redis's state when it is newer than ours (another worker, or a restart)."""
+        remote = self.redis.version()
+        if remote > self.version:
+            state = self.redis.load()
+            if state is not None:
+                self.restore(state)
+                self.version = remote
+
+    def warm_up(
+        self,
+        layout: DataLayout,
+        since: str | None = None,
+        until: str | None = None,
+        bars: int | None = None,
+    ) -> int:
+        """Feed closed bars of the run's symbols from a data folder: from `since` (or the last
+        `bars` bar closes) up to `until`, so the features are warm before live bars arrive."""
+        config = self.config
+        data = layout.load_bars(
+            config.market,
+            config.features.base_timeframe,
+            sorted(set(config.symbols) | set(config.features.references))
+            if config.symbols
+            else None,
+        )
+        ts = data.index.get_level_values("ts")
+        keep = np.ones(len(data), dtype=bool)
+        if since is not None:
+            keep &= ts >= pd.Timestamp(since, tz="UTC")
+        if until is not None:
+            keep &= ts <= pd.Timestamp(until, tz="UTC")
+        data = data[keep]
+        if bars is not None:
+            last = data.index.get_level_values("ts").unique()[-bars:]
+            data = data[data.index.get_level_values("ts").isin(last)]
+        self.ingest(iter_bars(data), publish=False)
+        return len(data)
+
+    # bars --------------------------------------------------------------------------------
+    def check(self, bars: list[Bar]) -> None:
+        """Reject the whole request, changing nothing, if any bar is bad."""
+        seen: dict[str, int] = {}
+        for bar in bars:
+            where = f"bar {bar.symbol} at {bar.ts}"
+            if self.symbols is not None and bar.symbol not in self.symbols | set(
+                self.config.features.references
+            ):
+                raise RejectedBarError(
+                    f"{where}: unknown symbol; this run serves {sorted(self.symbols)}", 404
+                )
+            values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+            if not all(math.isfinite(v) for v in values):
+                raise RejectedBarError(f"{where}: prices and volume must be finite numbers")
+            if min(bar.open, bar.high, bar.low, bar.close) <= 0 or bar.volume < 0:
+                raise RejectedBarError(f"{where}: prices must be > 0 and volume >= 0")
+            if (
+                bar.high < bar.low
+                or not bar.low <= bar.open <= bar.high
+                or not (bar.low <= bar.close <= bar.high)
+            ):
+                raise RejectedBarError(f"{where}: needs low <= open, close <= high")
+            ts_ns = int(bar.ts.value)
+            if ts_ns % self.step_ns:
+                raise RejectedBarError(
+                    f"{where}: ts must be a bar close on the "
+                    f"{self.config.features.base_timeframe} grid"
+                )
+            last = max(
+                seen.get(bar.symbol, -(2**62)),
+                self.engine.features.symbol_stream(bar.symbol).last_ts,
+            )
+            if ts_ns <= last:
+                closed = pd.Timestamp(last, tz="UTC")
+                raise RejectedBarError(
+                    f"{where}: out of order, the last bar of {bar.symbol} closed at {closed}", 409
+                )
+            seen[bar.symbol] = ts_ns
+
+    def ingest(self, bars: list[Bar], publish: bool = True) -> list[Decision]:
+        """Apply closed bars (all symbols of a ts together) and return the decisions."""
+        lock = self.redis.lock()
+        acquired = lock.acquire() if lock is not None else False
+        try:
+            self.resume()
+            self.check(bars)
+            decisions = self.engine.on_bars(bars)
+            for decision in decisions:
+                self._remember(decision, publish)
+            self.version += 1
+            self.redis.save(self.snapshot(), self.version, self.latest)
+            return decisions
+        finally:
+            if acquired:
+                try:
+                    lock.release()
+                except redis.exceptions.RedisError:
+                    pass
+
+    def _remember(self, decision: Decision, publish: bool) -> None:
+        intents = {i.symbol: i for i in decision.intents}
+        for signal in decision.signals:
+            intent = intents.get(signal.symbol)
+            record = {
+                "ts": signal.ts.isoformat(),
+                "symbol": signal.symbol,
+                "direction": int(signal.direction),
+                "confidence": signal.confidence,
+                "horizon": str(signal.horizon),
+                "entry": signal.entry,
+                "target": signal.target,
+                "stop": signal.stop,
+                "model_id": signal.model_id,
+                "decision": None
+                if intent is None
+                else {
+                    "side": intent.side,
+                    "target_weight": intent.target_weight,
+                    "size": intent.size,
+                    "order_type": intent.order_type,
+                    "limit_price": intent.limit_price,
+                    "time_in_force": intent.time_in_force,
+                    "reason": intent.reason,
+                },
+            }
+            self.latest.signals[signal.symbol] = record
+            row = self.engine.features.symbol_stream(signal.symbol).row
+            self.latest.vectors[signal.symbol] = [float(v) for v in np.nan_to_num(row, nan=0.0)]
+            if publish:
+                for listener in list(self.listeners):
+                    listener(record)
+
+    def health(self) -> dict:
+        return {
+            "status": "ok",
+            "run": self.run_id,
+            "horizon": self.scorer.horizon,
+            "redis": self.redis.status,
+            "state": "shared" if self.redis.status == "up" else "in-process",
+            "version": self.version,
+            "symbols": sorted(self.latest.signals),
+        }
+
+
+def open_service(
+    run: Path, redis_url: str | None, data: Path | None = None, warmup_bars: int = 0
+) -> LiveService:
+    """A LiveService for `run`, warmed up on the last `warmup_bars` bars of `data` if asked."""
+    layout = DataLayout(data or default_data_dir())
+    service = LiveService(run, redis_url, layout)
+    if warmup_bars and service.version < 0:  # Redis had no state for this run
+        service.warm_up(layout, bars=warmup_bars)
+    return service

@@ -1,0 +1,135 @@
+"""FastAPI app: POST closed bars, GET the latest signals, stream them as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from typing import Annotated
+
+import pandas as pd
+from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from edgecraft.core.contracts import Bar
+from edgecraft.pipeline.live import LiveService, RejectedBarError
+
+TOKEN_ENV = "EDGECRAFT_TOKEN"
+
+
+class BarIn(BaseModel):
+    """One closed bar; `ts` is its close time with an explicit UTC offset."""
+
+    model_config = ConfigDict(extra="forbid")
+    symbol: str = Field(examples=["BTC/USDT"])
+    ts: str = Field(examples=["2025-05-16T12:00:00Z"])
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    @field_validator("ts")
+    @classmethod
+    def _aware(cls, value: str) -> str:
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is None:
+            raise ValueError(f"ts {value!r} has no timezone; send UTC, e.g. 2025-05-16T12:00:00Z")
+        return value
+
+    def record(self) -> Bar:
+        return Bar(
+            pd.Timestamp(self.ts).tz_convert("UTC"),
+            self.symbol,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+        )
+
+
+class BarsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bars: list[BarIn] = Field(min_length=1, max_length=10_000)
+
+
+def create_app(service: LiveService) -> FastAPI:
+    """The HTTP shell over one LiveService."""
+    app = FastAPI(
+        title="edgecraft", version="0.1.0", description=f"Signals of run {service.run_id}"
+    )
+    subscribers: set[asyncio.Queue] = set()
+    loop_holder: dict[str, asyncio.AbstractEventLoop] = {}
+
+    def broadcast(record: dict) -> None:
+        loop = loop_holder.get("loop")
+        for queue in list(subscribers):
+            if loop is not None:
+                loop.call_soon_threadsafe(queue.put_nowait, record)
+
+    service.listeners.append(broadcast)
+
+    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        expected = os.environ.get(TOKEN_ENV)
+        if not expected:
+            raise HTTPException(503, f"writes are disabled: set {TOKEN_ENV} on the server")
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not secrets.compare_digest(given, expected):
+            raise HTTPException(401, "missing or wrong bearer token")
+
+    @app.get("/health")
+    def health() -> dict:
+        return service.health()
+
+    @app.post("/bars", dependencies=[Depends(require_token)])
+    def post_bars(body: BarsIn) -> dict:
+        """Apply closed bars (all or none); returns the signals and decisions they produced."""
+        try:
+            records = [b.record() for b in body.bars]
+            decisions = service.ingest(records)
+        except RejectedBarError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
+        return {
+            "decisions": [
+                {
+                    "ts": d.ts.isoformat(),
+                    "signals": [service.latest.signals[s.symbol] for s in d.signals],
+                }
+                for d in decisions
+            ]
+        }
+
+    @app.get("/signals")
+    def all_signals() -> dict:
+        return {"signals": service.latest.signals}
+
+    @app.get("/signals/{base}/{quote}")
+    def one_signal(base: str, quote: str) -> dict:
+        symbol = f"{base}/{quote}".upper()
+        signal = service.latest.signals.get(symbol)
+        if signal is None:
+            raise HTTPException(404, f"no signal yet for {symbol}")
+        return signal
+
+    @app.get("/stream")
+    async def stream() -> StreamingResponse:
+        """Server-sent events: one `signal` event per new signal."""
+        loop_holder["loop"] = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        subscribers.add(queue)
+
+        async def events():
+            try:
+                yield ": connected\n\n"
+                while True:
+                    record = await queue.get()
+                    yield f"event: signal\ndata: {json.dumps(record)}\n\n"
+            finally:
+                subscribers.discard(queue)
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return app

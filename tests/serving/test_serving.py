@@ -1,0 +1,240 @@
+"""`edgecraft serve`: live signals equal batch ones, Redis shares and resumes state, bad input
+and tampered runs are refused, and the server keeps answering when Redis is down."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import socket
+import threading
+import time
+import uuid
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import redis
+import uvicorn
+from fastapi.testclient import TestClient
+
+from edgecraft.core.errors import DataError
+from edgecraft.pipeline.artifacts import load_onnx_scorer
+from edgecraft.pipeline.live import LiveService
+from edgecraft.pipeline.run import prepare
+from edgecraft.serving.app import TOKEN_ENV, create_app
+from edgecraft.signals.build import build_signals
+
+CUTOFF = "2024-06-20 00:00"
+REDIS = "redis://127.0.0.1:6379/0"
+AUTH = {"Authorization": "Bearer test-token"}
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, "test-token")
+
+
+@pytest.fixture(scope="module")
+def batch(finished_run, layout):
+    from edgecraft.pipeline.artifacts import verify
+
+    config = verify(finished_run)
+    prepared = prepare(config, layout.root)
+    return config, prepared
+
+
+def _bars_after(prepared, start: str, hours: int) -> list[dict]:
+    bars = prepared.bars
+    ts = bars.index.get_level_values("ts")
+    part = bars[
+        (ts > pd.Timestamp(start, tz="UTC"))
+        & (ts <= pd.Timestamp(start, tz="UTC") + pd.Timedelta(hours=hours))
+    ]
+    return [
+        {
+            "symbol": s,
+            "ts": t.isoformat(),
+            **{k: float(r[k]) for k in ("open", "high", "low", "close", "volume")},
+        }
+        for (t, s), r in part.iterrows()
+    ]
+
+
+@pytest.fixture(scope="module")
+def warm(finished_run, layout) -> dict:
+    """The state of a service fed every bar from the run's start to CUTOFF (computed once)."""
+    service = LiveService(finished_run, None, layout)
+    service.warm_up(layout, since="2022-01-01", until=CUTOFF)
+    return service.snapshot()
+
+
+def _service(finished_run, layout, redis_url=None, warm_state=None) -> LiveService:
+    service = LiveService(finished_run, redis_url, layout)
+    service.redis.prefix = f"edgecraft-test:{uuid.uuid4().hex}"  # isolate each test's keys
+    service.restore(copy.deepcopy(warm_state))
+    return service
+
+
+def test_live_features_and_signals_equal_batch(finished_run, layout, batch, warm):
+    config, prepared = batch
+    service = _service(finished_run, layout, warm_state=warm)
+    client = TestClient(create_app(service))
+    posted = _bars_after(prepared, CUTOFF, 24)
+    for ts in sorted({b["ts"] for b in posted}):
+        response = client.post(
+            "/bars", json={"bars": [b for b in posted if b["ts"] == ts]}, headers=AUTH
+        )
+        assert response.status_code == 200, response.text
+    horizon = service.scorer.horizon
+    onnx = load_onnx_scorer(finished_run, horizon)
+    last = pd.Timestamp(posted[-1]["ts"])
+    rows = prepared.X.xs(last, level="ts", drop_level=False)
+    expected = build_signals(
+        onnx.predict(rows)["p_up"],
+        prepared.bars["close"],
+        prepared.X[config.signals.atr_column],
+        horizon,
+        config.signals.min_confidence,
+        config.signals.target_atr,
+        config.signals.stop_atr,
+    )
+    for (_, symbol), row in expected.iterrows():
+        live = client.get(f"/signals/{symbol}").json()
+        assert live["ts"] == last.isoformat()
+        assert live["direction"] == row["direction"]
+        assert live["confidence"] == pytest.approx(row["confidence"], rel=1e-12)
+        vector = np.array(service.latest.vectors[symbol])
+        np.testing.assert_allclose(
+            vector, np.nan_to_num(rows.xs(symbol, level="symbol").to_numpy()[0]), rtol=1e-9
+        )
+
+
+def test_bad_requests_get_4xx_and_change_nothing(finished_run, layout, batch, warm):
+    _, prepared = batch
+    service = _service(finished_run, layout, warm_state=warm)
+    client = TestClient(create_app(service))
+    good = _bars_after(prepared, CUTOFF, 1)
+    version = service.version
+    cases = [
+        ([{**good[0], "symbol": "FOO/USDT"}], 404, "unknown symbol"),
+        ([{**good[0], "close": float("nan")}], 422, "finite"),
+        ([{**good[0], "high": good[0]["low"] / 2}], 422, "low <= open"),
+        ([{**good[0], "ts": "2024-06-20T00:00:00Z"}], 409, "out of order"),
+        ([{**good[0], "ts": "2024-06-20 03:00"}], 422, "no timezone"),
+        ([{**good[0], "ts": "2024-06-20T03:30:00Z"}], 422, "grid"),
+        ([good[0], {**good[1], "close": -1.0}], 422, "> 0"),
+    ]
+    for bars, status, text in cases:
+        body = json.dumps({"bars": bars}).replace("NaN", "NaN")
+        response = client.post(
+            "/bars", content=body, headers={**AUTH, "Content-Type": "application/json"}
+        )
+        assert response.status_code == status, (text, response.text)
+        assert text in response.text
+        assert service.version == version  # nothing applied, not even the good first bar
+    assert client.post("/bars", json={"bars": good}).status_code == 401
+    assert (
+        client.post(
+            "/bars", json={"bars": good}, headers={"Authorization": "Bearer wrong"}
+        ).status_code
+        == 401
+    )
+    assert client.post("/bars", json={"bars": good}, headers=AUTH).status_code == 200
+
+
+def test_redis_shares_state_and_a_restart_resumes(finished_run, layout, batch, warm):
+    _, prepared = batch
+    try:
+        redis.Redis.from_url(REDIS).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.fail("Redis must run at 127.0.0.1:6379 for this test (.ci/run starts it)")
+    first = _service(finished_run, layout, REDIS, warm)
+    prefix = first.redis.prefix
+    posted = _bars_after(prepared, CUTOFF, 3)
+    hours = sorted({b["ts"] for b in posted})
+    client = TestClient(create_app(first))
+    client.post("/bars", json={"bars": [b for b in posted if b["ts"] == hours[0]]}, headers=AUTH)
+    assert first.health()["redis"] == "up" and first.health()["state"] == "shared"
+    # a second worker (or a restarted server) with no history of its own picks the state up
+    second = LiveService(finished_run, None, layout)
+    second.redis = type(first.redis)(REDIS, prefix)
+    second.resume()
+    assert second.version == first.version
+    other = TestClient(create_app(second))
+    response = other.post(
+        "/bars", json={"bars": [b for b in posted if b["ts"] == hours[1]]}, headers=AUTH
+    )
+    assert response.status_code == 200
+    # the first worker takes the newer state before applying the next hour
+    client.post("/bars", json={"bars": [b for b in posted if b["ts"] == hours[2]]}, headers=AUTH)
+    reference = _service(finished_run, layout, warm_state=warm)
+    for hour in hours:
+        reference.ingest([b for b in _records(posted) if b.ts.isoformat() == hour])
+    assert first.latest.signals == reference.latest.signals
+    redis.Redis.from_url(REDIS).delete(*redis.Redis.from_url(REDIS).keys(f"{prefix}:*"))
+
+
+def _records(posted):
+    from edgecraft.serving.app import BarIn
+
+    return [BarIn(**b).record() for b in posted]
+
+
+def test_redis_down_keeps_answering_from_process_state(finished_run, layout, batch, warm):
+    _, prepared = batch
+    service = _service(finished_run, layout, "redis://127.0.0.1:1/0", warm)
+    client = TestClient(create_app(service))
+    response = client.post("/bars", json={"bars": _bars_after(prepared, CUTOFF, 1)}, headers=AUTH)
+    assert response.status_code == 200
+    health = client.get("/health").json()
+    assert health["redis"] == "down" and health["state"] == "in-process"
+
+
+def test_a_tampered_run_is_refused(finished_run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(finished_run, copy)
+    onnx_file = next((copy / "models").glob("*.onnx"))
+    onnx_file.write_bytes(onnx_file.read_bytes()[:-1] + b"\x00")
+    with pytest.raises(DataError, match="checksum mismatch"):
+        LiveService(copy)
+
+
+def test_server_sent_events_stream_new_signals(finished_run, layout, batch, warm):
+    _, prepared = batch
+    service = _service(finished_run, layout, warm_state=warm)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        events: list[dict] = []
+
+        def listen():
+            with httpx.stream("GET", f"{base}/stream", timeout=10) as response:
+                for line in response.iter_lines():
+                    if line.startswith("data: "):
+                        events.append(json.loads(line[6:]))
+                        return
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        time.sleep(0.3)
+        posted = _bars_after(prepared, CUTOFF, 1)
+        assert httpx.post(f"{base}/bars", json={"bars": posted}, headers=AUTH).status_code == 200
+        listener.join(5)
+        assert events and events[0]["ts"] == posted[0]["ts"]
+        assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "edgecraft"
+    finally:
+        server.should_exit = True
+        thread.join(5)
