@@ -19,7 +19,7 @@ from edgecraft.pipeline.config import load_run_config
 from edgecraft.pipeline.download import download as download_flow
 from edgecraft.pipeline.experiment import backtest_run, run_experiment
 from edgecraft.pipeline.features import build_features, load_features_config
-from edgecraft.pipeline.live import open_service
+from edgecraft.pipeline.live import open_service, start_poller
 from edgecraft.serving.app import create_app
 
 app = typer.Typer(
@@ -233,6 +233,8 @@ def serve(
     ] = None,
     data: DataOption = None,
     warmup_bars: Annotated[int, typer.Option(help="Bars replayed from --data at start.")] = 0,
+    poll: Annotated[float, typer.Option(help="Seconds between CCXT polls (0: off).")] = 0.0,
+    exchange: Annotated[str, typer.Option(help="CCXT exchange id for --poll.")] = "binance",
 ) -> None:
     """Serve the run's signals over HTTP (POST /bars needs EDGECRAFT_TOKEN; GET /docs)."""
     try:
@@ -240,7 +242,12 @@ def serve(
     except (DataError, ConfigError, ValueError) as exc:
         err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
-    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+    stop = start_poller(service, exchange, poll) if poll > 0 else None
+    try:
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+    finally:
+        if stop is not None:
+            stop.set()
 
 
 def _print_metrics(folder: Path) -> None:

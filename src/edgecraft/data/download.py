@@ -99,7 +99,7 @@ class Downloader:
     def __init__(
         self,
         exchange: ccxt.Exchange,
-        store: ParquetStore,
+        store: ParquetStore | None,
         page_limit: int = 1000,
         policy: RetryPolicy = RetryPolicy(),
         now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
@@ -126,7 +126,7 @@ class Downloader:
             cutoff = self.now() - step  # a bar opened after this has not closed yet
             if start > cutoff:
                 break
-            page = self._klines(market, timeframe, symbol, start)
+            page = self.fetch_klines(market, timeframe, symbol, start)
             page = page[page["timestamp"] <= cutoff]
             if page.empty:
                 break
@@ -182,9 +182,10 @@ class Downloader:
             with_retries(self.exchange.load_markets, self.policy, self.sleep)
             self._markets_loaded = True
 
-    def _klines(
+    def fetch_klines(
         self, market: str, timeframe: str, symbol: str, start: pd.Timestamp
     ) -> pd.DataFrame:
+        """One page of klines (timestamp = open time) from `start` on, closed or not."""
         since_ms = int(start.value // 1_000_000)
         if self.exchange.id == "binance":  # the raw endpoint keeps the taker-buy fields
             request = {

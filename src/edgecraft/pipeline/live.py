@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import threading
+import time
+import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,7 @@ import redis
 from edgecraft.core.contracts import Bar
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.bars import iter_bars
+from edgecraft.data.download import Downloader, make_exchange
 from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.engine.engine import Decision, Engine
 from edgecraft.pipeline.artifacts import load_onnx_scorer, verify
@@ -44,7 +48,7 @@ class Latest:
     """The newest signal (and its intent) per symbol, as served."""
 
     signals: dict[str, dict] = field(default_factory=dict)
-    vectors: dict[str, list[float]] = field(default_factory=dict)
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # float64 feature rows
 
 
 class RedisState:
@@ -80,26 +84,56 @@ class RedisState:
         raw = self._call(lambda r: r.get(f"{self.prefix}:version"))
         return int(raw) if raw else -1
 
-    def save(self, state: dict, version: int, latest: Latest) -> None:
+    def begin(self) -> tuple[str | None, int]:
+        """Take the writers' lock and read the shared version in one round trip.
+
+        Returns (lock token, version); (None, -1) when Redis is off or down.
+        """
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + 5.0
+        while True:
+            result = self._call(
+                lambda r: (
+                    r.pipeline(transaction=False)
+                    .set(f"{self.prefix}:lock", token, nx=True, px=10_000)
+                    .get(f"{self.prefix}:version")
+                    .execute()
+                )
+            )
+            if result is None:
+                return None, -1
+            taken, version = result
+            if taken:
+                return token, int(version) if version else -1
+            if time.monotonic() > deadline:
+                raise RejectedBarError("another worker holds the state lock; retry", 503)
+            time.sleep(0.002)
+
+    def commit(
+        self, token: str, state: dict, version: int, latest: Latest, symbols: set[str]
+    ) -> None:
+        """Write the state, the version and the changed symbols' latest values, and release the
+        lock, in one round trip."""
+
         def write(r: redis.Redis) -> None:
-            pipe = r.pipeline()
+            pipe = r.pipeline(transaction=False)  # the lock already orders the writers
             pipe.set(f"{self.prefix}:state", pickle.dumps(state))
             pipe.set(f"{self.prefix}:version", version)
-            for symbol, signal in latest.signals.items():
-                pipe.hset(f"{self.prefix}:signals", symbol, pickle.dumps(signal))
-            for symbol, vector in latest.vectors.items():
-                pipe.hset(f"{self.prefix}:vectors", symbol, pickle.dumps(vector))
+            for symbol in symbols:
+                pipe.hset(f"{self.prefix}:signals", symbol, pickle.dumps(latest.signals[symbol]))
+                pipe.hset(f"{self.prefix}:vectors", symbol, latest.vectors[symbol].tobytes())
+            pipe.eval(_RELEASE, 1, f"{self.prefix}:lock", token)
             pipe.execute()
 
         self._call(write)
 
-    def lock(self):
-        if self.client is None or self.status == "down":
-            return None
-        try:
-            return self.client.lock(f"{self.prefix}:lock", timeout=10, blocking_timeout=5)
-        except redis.exceptions.RedisError:
-            return None
+    def release(self, token: str) -> None:
+        self._call(lambda r: r.eval(_RELEASE, 1, f"{self.prefix}:lock", token))
+
+
+_RELEASE = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
 
 
 class LiveService:
@@ -142,7 +176,7 @@ class LiveService:
         return {
             "features": self.engine.features.snapshot(),
             "risk": self.engine.risk.state,
-            "latest": asdict(self.latest),
+            "latest": {"signals": self.latest.signals, "vectors": self.latest.vectors},
         }
 
     def restore(self, state: dict) -> None:
@@ -231,23 +265,27 @@ class LiveService:
 
     def ingest(self, bars: list[Bar], publish: bool = True) -> list[Decision]:
         """Apply closed bars (all symbols of a ts together) and return the decisions."""
-        lock = self.redis.lock()
-        acquired = lock.acquire() if lock is not None else False
+        token, remote = self.redis.begin()
+        committed = False
         try:
-            self.resume()
+            if remote > self.version:  # another worker (or our past self) is ahead: take it
+                state = self.redis.load()
+                if state is not None:
+                    self.restore(state)
+                    self.version = remote
             self.check(bars)
             decisions = self.engine.on_bars(bars)
             for decision in decisions:
                 self._remember(decision, publish)
             self.version += 1
-            self.redis.save(self.snapshot(), self.version, self.latest)
+            if token is not None:
+                changed = {s.symbol for d in decisions for s in d.signals}
+                self.redis.commit(token, self.snapshot(), self.version, self.latest, changed)
+                committed = True
             return decisions
         finally:
-            if acquired:
-                try:
-                    lock.release()
-                except redis.exceptions.RedisError:
-                    pass
+            if token is not None and not committed:
+                self.redis.release(token)
 
     def _remember(self, decision: Decision, publish: bool) -> None:
         intents = {i.symbol: i for i in decision.intents}
@@ -276,8 +314,9 @@ class LiveService:
                 },
             }
             self.latest.signals[signal.symbol] = record
-            row = self.engine.features.symbol_stream(signal.symbol).row
-            self.latest.vectors[signal.symbol] = [float(v) for v in np.nan_to_num(row, nan=0.0)]
+            self.latest.vectors[signal.symbol] = self.engine.features.symbol_stream(
+                signal.symbol
+            ).row.copy()
             if publish:
                 for listener in list(self.listeners):
                     listener(record)
@@ -303,3 +342,68 @@ def open_service(
     if warmup_bars and service.version < 0:  # Redis had no state for this run
         service.warm_up(layout, bars=warmup_bars)
     return service
+
+
+class Poller:
+    """Pulls closed candles through CCXT for users online and feeds them to a LiveService."""
+
+    def __init__(
+        self,
+        service: LiveService,
+        downloader: Downloader,
+        now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
+        first: pd.Timestamp | None = None,
+    ) -> None:
+        self.service = service
+        self.downloader = downloader
+        self.now = now
+        self.first = first  # where a symbol with no state starts
+        config = service.config
+        self.symbols = sorted(set(config.symbols) | set(config.features.references))
+
+    def poll_once(self) -> int:
+        """Fetch every bar closed since each symbol's last one; ingest them a ts at a time."""
+        config = self.service.config
+        timeframe = config.features.base_timeframe
+        step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+        now = self.now()
+        rows = []
+        for symbol in self.symbols:
+            last = self.service.engine.features.symbol_stream(symbol).last_ts
+            start = pd.Timestamp(last, tz="UTC") if last > 0 else (self.first or now - 500 * step)
+            page = self.downloader.fetch_klines(config.market, timeframe, symbol, start)
+            page = page[page["timestamp"] + step <= now]  # closed bars only
+            rows += [
+                Bar(t + step, symbol, o, h, lo, c, v)
+                for t, o, h, lo, c, v in zip(
+                    page["timestamp"],
+                    page["open"],
+                    page["high"],
+                    page["low"],
+                    page["close"],
+                    page["volume"],
+                    strict=True,
+                )
+            ]
+        by_ts: dict[pd.Timestamp, list[Bar]] = {}
+        for bar in rows:
+            by_ts.setdefault(bar.ts, []).append(bar)
+        for ts in sorted(by_ts):
+            self.service.ingest(by_ts[ts])
+        return len(rows)
+
+    def run(self, interval_s: float, stop: threading.Event) -> None:
+        """Poll until `stop` is set; a failed poll is logged and retried at the next interval."""
+        while not stop.wait(interval_s):
+            try:
+                self.poll_once()
+            except Exception as exc:  # keep serving: the next poll resumes from the last bar
+                log.warning("poll failed: %s", exc)
+
+
+def start_poller(service: LiveService, exchange: str, interval_s: float) -> threading.Event:
+    """Poll `exchange` in a background thread; set the returned event to stop it."""
+    stop = threading.Event()
+    poller = Poller(service, Downloader(make_exchange(exchange), None))
+    threading.Thread(target=poller.run, args=(interval_s, stop), daemon=True).start()
+    return stop

@@ -72,7 +72,7 @@ def create_app(service: LiveService) -> FastAPI:
 
     service.listeners.append(broadcast)
 
-    def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
         expected = os.environ.get(TOKEN_ENV)
         if not expected:
             raise HTTPException(503, f"writes are disabled: set {TOKEN_ENV} on the server")
@@ -81,11 +81,11 @@ def create_app(service: LiveService) -> FastAPI:
             raise HTTPException(401, "missing or wrong bearer token")
 
     @app.get("/health")
-    def health() -> dict:
+    async def health() -> dict:
         return service.health()
 
     @app.post("/bars", dependencies=[Depends(require_token)])
-    def post_bars(body: BarsIn) -> dict:
+    async def post_bars(body: BarsIn) -> dict:
         """Apply closed bars (all or none); returns the signals and decisions they produced."""
         try:
             records = [b.record() for b in body.bars]
@@ -103,11 +103,11 @@ def create_app(service: LiveService) -> FastAPI:
         }
 
     @app.get("/signals")
-    def all_signals() -> dict:
+    async def all_signals() -> dict:
         return {"signals": service.latest.signals}
 
     @app.get("/signals/{base}/{quote}")
-    def one_signal(base: str, quote: str) -> dict:
+    async def one_signal(base: str, quote: str) -> dict:
         symbol = f"{base}/{quote}".upper()
         signal = service.latest.signals.get(symbol)
         if signal is None:

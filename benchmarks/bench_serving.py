@@ -1,0 +1,165 @@
+"""Benchmark: live decision latency through ONNX Runtime vs the training libraries, and over HTTP.
+
+Run: .venv/bin/python benchmarks/bench_serving.py [--run RUN_DIR]
+Without --run it first trains a small run (BTC, ETH, SOL; 2022-2024) into a temporary folder.
+In-process: one `Engine.on_bars` per bar close (3 symbols: streaming feature update, model,
+calibration, signal rule, risk manager), p50/p99, with the ONNX Runtime scorer and with the
+LightGBM scorer it was exported from, in the same run. HTTP: `POST /bars` on loopback at a fixed
+200 requests/s for 30 s against uvicorn with state shared in Redis (127.0.0.1:6379).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("EDGECRAFT_TOKEN", "bench")
+
+import httpx  # noqa: E402
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import uvicorn  # noqa: E402
+
+from edgecraft.data.bars import iter_bars  # noqa: E402
+from edgecraft.data.layout import DataLayout, default_data_dir  # noqa: E402
+from edgecraft.pipeline.config import load_run_config  # noqa: E402
+from edgecraft.pipeline.experiment import run_experiment  # noqa: E402
+from edgecraft.pipeline.live import LiveService  # noqa: E402
+from edgecraft.serving.app import create_app  # noqa: E402
+
+CUTOFF = "2024-06-01"
+SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
+
+
+def small_run(out: Path) -> Path:
+    config = load_run_config(
+        None,
+        name="bench",
+        symbols=SYMBOLS,
+        start="2022-01-01",
+        end="2024-05-31",
+        label={"horizons": ["24h"]},
+        model={"name": "lgbm", "params": {"n_estimators": 200}},
+        validation={"test_length": "180d", "min_train": "365d"},
+    )
+    return run_experiment(config, None, out)
+
+
+def later_bars(layout: DataLayout, hours: int) -> dict[pd.Timestamp, list]:
+    bars = layout.load_bars("spot", "1h", SYMBOLS)
+    ts = bars.index.get_level_values("ts")
+    part = bars[
+        (ts > pd.Timestamp(CUTOFF, tz="UTC"))
+        & (ts <= pd.Timestamp(CUTOFF, tz="UTC") + pd.Timedelta(hours=hours))
+    ]
+    groups: dict[pd.Timestamp, list] = {}
+    for bar in iter_bars(part):
+        groups.setdefault(bar.ts, []).append(bar)
+    return groups
+
+
+def in_process(run: Path, layout: DataLayout, hours: int) -> dict[str, np.ndarray]:
+    timings = {}
+    for name in ("onnxruntime", "lightgbm"):
+        service = LiveService(run, None, layout)
+        if name == "lightgbm":  # the same engine with the training library's scorer
+            horizon = service.scorer.horizon
+            service.engine.scorer = joblib.load(run / "models" / f"model_{horizon}.joblib")
+        service.warm_up(layout, since="2023-06-01", until=CUTOFF)
+        samples = []
+        for bars in later_bars(layout, hours).values():
+            start = time.perf_counter()
+            service.engine.on_bars(bars)
+            samples.append(time.perf_counter() - start)
+        timings[name] = np.array(samples) * 1e3
+    return timings
+
+
+def over_http(run: Path, layout: DataLayout, rate: float, seconds: float) -> tuple:
+    service = LiveService(run, os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), layout)
+    service.redis.prefix = f"edgecraft-bench:{time.time_ns()}"
+    service.warm_up(layout, since="2023-06-01", until=CUTOFF)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    groups = list(later_bars(layout, int(rate * seconds) + 10).values())
+    latencies, errors = [], 0
+    headers = {"Authorization": f"Bearer {os.environ['EDGECRAFT_TOKEN']}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+        begin = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            delay = begin + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            body = {
+                "bars": [
+                    {
+                        "symbol": b.symbol,
+                        "ts": b.ts.isoformat(),
+                        "open": b.open,
+                        "high": b.high,
+                        "low": b.low,
+                        "close": b.close,
+                        "volume": b.volume,
+                    }
+                    for b in groups[i]
+                ]
+            }
+            start = time.perf_counter()
+            response = client.post("/bars", json=body)
+            latencies.append(time.perf_counter() - start)
+            errors += response.status_code != 200
+        elapsed = time.perf_counter() - begin
+    server.should_exit = True
+    redis_state = service.health()["redis"]
+    return np.array(latencies) * 1e3, errors, elapsed, redis_state
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--run", type=Path)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    layout = DataLayout(default_data_dir())
+    with tempfile.TemporaryDirectory() as tmp:
+        run = args.run or small_run(Path(tmp))
+        timings = in_process(run, layout, 2000)
+        print(
+            f"in-process Engine.on_bars, one bar close of {len(SYMBOLS)} symbols "
+            f"(features + model + calibration + signal + risk), {len(timings['lightgbm'])} closes:"
+        )
+        for name, ms in timings.items():
+            print(
+                f"  {name:12s} p50 {np.percentile(ms, 50):6.3f} ms   p99 "
+                f"{np.percentile(ms, 99):6.3f} ms"
+            )
+        ratio = np.percentile(timings["lightgbm"], 50) / np.percentile(timings["onnxruntime"], 50)
+        print(f"  ratio lightgbm / onnxruntime (p50) = {ratio:.2f}x  (target: p99 <= 1 ms)")
+        latencies, errors, elapsed, redis_state = over_http(run, layout, args.rate, args.seconds)
+        print(
+            f"HTTP POST /bars on loopback at {args.rate:.0f}/s for {elapsed:.1f} s "
+            f"({len(latencies)} requests, Redis {redis_state}):"
+        )
+        print(
+            f"  p50 {np.percentile(latencies, 50):6.3f} ms   p99 "
+            f"{np.percentile(latencies, 99):6.3f} ms   errors {errors}  (target: p99 <= 5 ms, "
+            "0 errors)"
+        )
+
+
+if __name__ == "__main__":
+    main()
