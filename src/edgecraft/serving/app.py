@@ -10,7 +10,7 @@ from typing import Annotated
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edgecraft.core.contracts import Bar
@@ -85,7 +85,7 @@ def create_app(service: LiveService) -> FastAPI:
         return service.health()
 
     @app.post("/bars", dependencies=[Depends(require_token)])
-    async def post_bars(body: BarsIn) -> dict:
+    async def post_bars(body: BarsIn) -> JSONResponse:
         """Apply closed bars (all or none); returns the signals and decisions they produced."""
         try:
             records = [b.record() for b in body.bars]
