@@ -85,6 +85,7 @@ def test_backtest_applies_the_saved_model_to_new_bars(finished_run, layout, tmp_
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     metrics = json.loads((folder / "metrics.json").read_text())["horizons"]
     assert KEYS <= set(metrics["24h"])
+    assert metrics["24h"]["in_sample"] is False  # the run ended 2024-06-30
     predictions = pd.read_parquet(folder / "predictions_24h.parquet")
     assert predictions["ts"].min() >= pd.Timestamp("2024-07-01", tz="UTC")
     assert predictions["ts"].max() > pd.Timestamp("2025-01-01", tz="UTC")

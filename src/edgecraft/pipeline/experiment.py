@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -127,6 +128,11 @@ def backtest_run(
     if not keep.any():
         raise ValueError(f"no bars at or after {begin} in the data")
     X = prepared.X[keep]
+    trained_to = pd.Timestamp(json.loads((run / "fingerprint.json").read_text())["last"])
+    in_sample = begin <= trained_to
+    if in_sample:
+        log.warning("start=%s is not after the run's last training bar %s: these rows were "
+                    "trained on, so the metrics are in-sample", begin, trained_to)
     folder = out / f"backtest-{run.name}-{begin:%Y%m%d}"
     folder.mkdir(parents=True, exist_ok=True)
     results, metrics = {}, {}
@@ -139,6 +145,8 @@ def backtest_run(
         metrics[horizon] = {
             **evaluate_horizon(config, frame.dropna(subset=["ret"]), horizon),
             "scored_rows": int(len(frame)),
+            "in_sample": bool(in_sample),
+            "trained_to": str(trained_to),
             "start": str(begin),
         }
     trading = _trade(folder, config, prepared, results, models)
