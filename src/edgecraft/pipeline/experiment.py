@@ -85,6 +85,8 @@ def run_experiment(
     """Features, labels, purged walk-forward, signals, metrics; then a final model per horizon."""
     prepared: Prepared = prepare(config, data, progress)
     folder = _run_folder(out, config)
+    # the resolved config names the pairs it trained on: serving accepts exactly those
+    config = config.model_copy(update={"symbols": prepared.symbols})
     results, metrics, models = {}, {}, {}
     for horizon in config.label.horizons:
         labels = make_labels(config, prepared.bars, prepared.X, horizon)
