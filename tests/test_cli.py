@@ -42,3 +42,26 @@ def test_features_command_reports_bad_settings(layout, tmp_path):
     assert result.exit_code == 1 and "unknown feature 'nope'" in result.output
     missing = CliRunner().invoke(app, ["features", "--data", str(tmp_path), "--out", str(tmp_path)])
     assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_features_on_a_users_own_csv_folder(tmp_path):
+    """A user's CSVs (epoch-ms open times) laid out as ohlcv/spot_1h/<PAIR>-1h.csv just work."""
+    from tests.factories import make_bars, to_file_frame
+
+    folder = tmp_path / "mydata" / "ohlcv" / "spot_1h"
+    folder.mkdir(parents=True)
+    bars = make_bars(400, ("BTC/USDT", "ETH/USDT", "DOGE/USDT"), seed=2)
+    for symbol in ("BTC/USDT", "ETH/USDT", "DOGE/USDT"):
+        frame = to_file_frame(bars.xs(symbol, level="symbol", drop_level=False))
+        frame["timestamp"] = frame["timestamp"].astype("int64") // 1_000_000
+        frame.to_csv(folder / f"{symbol.replace('/', '')}-1h.csv", index=False)
+    result = CliRunner().invoke(app, ["features", "--data", str(tmp_path / "mydata"), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    doge = pd.read_parquet(tmp_path / "out" / "features_spot_1h" / "DOGEUSDT.parquet")
+    assert len(doge) == 400 and doge["tech_rsi_14_1h"].notna().sum() > 100
+    bad = folder / "DOGEUSDT-1h.csv"
+    bad.write_text(bad.read_text().replace("\n1", "\nx1", 1))
+    failed = CliRunner().invoke(app, ["features", "--data", str(tmp_path / "mydata"), "--out",
+                                      str(tmp_path / "out")])
+    assert failed.exit_code == 1 and "DOGEUSDT-1h.csv: row 1" in failed.output
