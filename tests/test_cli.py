@@ -55,13 +55,15 @@ def test_features_on_a_users_own_csv_folder(tmp_path):
         frame = to_file_frame(bars.xs(symbol, level="symbol", drop_level=False))
         frame["timestamp"] = frame["timestamp"].astype("int64") // 1_000_000
         frame.to_csv(folder / f"{symbol.replace('/', '')}-1h.csv", index=False)
-    result = CliRunner().invoke(app, ["features", "--data", str(tmp_path / "mydata"), "--out",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["features", "--data", str(tmp_path / "mydata"), "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     doge = pd.read_parquet(tmp_path / "out" / "features_spot_1h" / "DOGEUSDT.parquet")
     assert len(doge) == 400 and doge["tech_rsi_14_1h"].notna().sum() > 100
     bad = folder / "DOGEUSDT-1h.csv"
     bad.write_text(bad.read_text().replace("\n1", "\nx1", 1))
-    failed = CliRunner().invoke(app, ["features", "--data", str(tmp_path / "mydata"), "--out",
-                                      str(tmp_path / "out")])
+    failed = CliRunner().invoke(
+        app, ["features", "--data", str(tmp_path / "mydata"), "--out", str(tmp_path / "out")]
+    )
     assert failed.exit_code == 1 and "DOGEUSDT-1h.csv: row 1" in failed.output

@@ -251,14 +251,18 @@ def test_poller_pulls_closed_candles_like_posted_bars(finished_run, layout, batc
     klines = {}
     for symbol in ("BTC/USDT", "ETH/USDT", "SOL/USDT"):
         one = prepared.bars.xs(symbol, level="symbol")
-        klines[symbol.replace("/", "")] = pd.DataFrame({
-            "timestamp": one.index - pd.Timedelta("1h"), **{k: one[k].to_numpy() for k in (
-                "open", "high", "low", "close", "volume")}})
+        klines[symbol.replace("/", "")] = pd.DataFrame(
+            {
+                "timestamp": one.index - pd.Timedelta("1h"),
+                **{k: one[k].to_numpy() for k in ("open", "high", "low", "close", "volume")},
+            }
+        )
     polled = _service(finished_run, layout, warm_state=warm)
     with BinanceReplay(klines, {}, now) as server:
         exchange = make_exchange("binance", api_base=server.url)
-        poller = Poller(polled, Downloader(exchange, None, policy=RetryPolicy(attempts=2)),
-                        now=lambda: now)
+        poller = Poller(
+            polled, Downloader(exchange, None, policy=RetryPolicy(attempts=2)), now=lambda: now
+        )
         assert poller.poll_once() == 15  # 5 closed hours x 3 pairs; the open bar is left out
     posted = _service(finished_run, layout, warm_state=warm)
     bars = [BarIn(**b).record() for b in _bars_after(prepared, CUTOFF, 5)]

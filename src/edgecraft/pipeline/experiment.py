@@ -133,8 +133,12 @@ def backtest_run(
     trained_to = pd.Timestamp(json.loads((run / "fingerprint.json").read_text())["last"])
     in_sample = begin <= trained_to
     if in_sample:
-        log.warning("start=%s is not after the run's last training bar %s: these rows were "
-                    "trained on, so the metrics are in-sample", begin, trained_to)
+        log.warning(
+            "start=%s is not after the run's last training bar %s: these rows were "
+            "trained on, so the metrics are in-sample",
+            begin,
+            trained_to,
+        )
     folder = out / f"backtest-{run.name}-{begin:%Y%m%d}"
     folder.mkdir(parents=True, exist_ok=True)
     results, metrics = {}, {}
