@@ -110,3 +110,34 @@ def test_config_rejects_unknown_keys_and_models(tmp_path):
     path.write_text("model: {name: forest}\n")
     with pytest.raises(ConfigError, match="unknown model 'forest'"):
         load_run_config(path)
+
+
+def test_triple_barrier_labels_with_xgboost_run_end_to_end(layout):
+    from edgecraft.pipeline.config import RunConfig
+    from edgecraft.pipeline.run import (
+        evaluate_horizon,
+        make_labels,
+        prepare,
+        score_signals,
+        walk_forward,
+    )
+
+    config = RunConfig(
+        symbols=["BTC/USDT", "ETH/USDT"],
+        start="2023-06-01",
+        end="2024-06-01",
+        label={"kind": "triple_barrier", "horizons": ["24h"]},
+        model={"name": "xgb", "params": {"n_estimators": 20}},
+        validation={"test_length": "90d", "min_train": "150d"},
+    )
+    prepared = prepare(config, layout.root)
+    labels = make_labels(config, prepared.bars, prepared.X, "24h")
+    assert set(labels["y"].dropna().unique()) <= {-1.0, 0.0, 1.0}
+    assert (
+        labels["t1"].dropna()
+        <= labels["t1"].dropna().index.get_level_values("ts") + pd.Timedelta("24h")
+    ).all()
+    predictions = walk_forward(config, prepared.X, labels, "24h")
+    frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, "24h")
+    metrics = evaluate_horizon(config, frame, "24h")
+    assert metrics["rows"] > 1000 and metrics["signals"] > 0

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from edgecraft.core.errors import DataError
 from edgecraft.pipeline.artifacts import load_onnx_scorer
+from edgecraft.pipeline.config import atr_columns
 from edgecraft.pipeline.live import LiveService
 from edgecraft.pipeline.run import prepare
 from edgecraft.serving.app import TOKEN_ENV, create_app
@@ -94,7 +95,7 @@ def test_live_features_and_signals_equal_batch(finished_run, layout, batch, warm
     expected = build_signals(
         onnx.predict(rows)["p_up"],
         prepared.bars["close"],
-        prepared.X[config.signals.atr_column],
+        prepared.X[atr_columns(config)[0]],
         horizon,
         config.signals.min_confidence,
         config.signals.target_atr,

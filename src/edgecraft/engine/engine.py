@@ -50,6 +50,7 @@ class Engine:
         risk: RiskManager,
         rule: SignalRule,
         atr_column: str,
+        atr_rel_column: str,
         bars_per_year: float,
         model_id: str = "model",
     ) -> None:
@@ -62,7 +63,7 @@ class Engine:
         columns = features.features.columns
         self._take = np.array([columns.index(c) for c in scorer.columns])
         self._atr = columns.index(atr_column)
-        self._atr_rel = columns.index(atr_column.replace("atr_14_", "atr_14_rel_"))
+        self._atr_rel = columns.index(atr_rel_column)
         self._vol_scale = math.sqrt(bars_per_year) / ATR_TO_STD
 
     def on_bars(self, bars: Iterable[Bar]) -> list[Decision]:

@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edgecraft.core.errors import ConfigError
 from edgecraft.features.config import FeaturesConfig
@@ -80,7 +87,7 @@ class SignalConfig(_Section):
     min_confidence: float = Field(0.52, ge=0.5, le=1.0)
     target_atr: float = Field(2.0, gt=0)
     stop_atr: float = Field(2.0, gt=0)
-    atr_column: str = "tech_atr_14_1h"
+    atr_period: int = Field(14, ge=1)  # the ATR feature (base timeframe) that scales target/stop
 
 
 class CostConfig(_Section):
@@ -111,6 +118,23 @@ class RunConfig(_Section):
     min_feature_coverage: float = Field(0.5, ge=0, le=1)  # rows with fewer features are skipped
     seed: int = 0
     threads: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _atr_available(self) -> RunConfig:
+        missing = [c for c in atr_columns(self) if c not in self.features.build().columns]
+        if missing:
+            raise ValueError(
+                f"signals need the ATR columns {missing}; add {{name: atr, params: "
+                f"{{period: {self.signals.atr_period}}}}} to features and the base "
+                "timeframe to features.timeframes"
+            )
+        return self
+
+
+def atr_columns(config: RunConfig) -> tuple[str, str]:
+    """The ATR feature columns (price units, fraction of close) the signals and risk read."""
+    tf, period = config.features.base_timeframe, config.signals.atr_period
+    return f"tech_atr_{period}_{tf}", f"tech_atr_{period}_rel_{tf}"
 
 
 def load_run_config(path: Path | None, **overrides: Any) -> RunConfig:

@@ -16,7 +16,7 @@ from edgecraft.labels.forward import forward_returns
 from edgecraft.labels.triple_barrier import triple_barrier
 from edgecraft.labels.weights import uniqueness
 from edgecraft.metrics.evaluation import evaluate, per_window
-from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.config import RunConfig, atr_columns
 from edgecraft.pipeline.features import FeatureBuilder
 from edgecraft.pipeline.train import fit
 from edgecraft.signals.build import build_signals
@@ -74,7 +74,7 @@ def make_labels(
     own = bars.reindex(X.index)
     forward = forward_returns(own, horizon)
     if config.label.kind == "triple_barrier":
-        atr_rel = X[config.signals.atr_column.replace("atr_14_", "atr_14_rel_")].astype(float)
+        atr_rel = X[atr_columns(config)[1]].astype(float)
         barrier = triple_barrier(
             own,
             atr_rel,
@@ -153,7 +153,7 @@ def score_signals(
     signals = build_signals(
         predictions["p_up"],
         bars["close"],
-        X[config.signals.atr_column],
+        X[atr_columns(config)[0]],
         horizon,
         config.signals.min_confidence,
         config.signals.target_atr,

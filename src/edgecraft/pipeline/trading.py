@@ -22,7 +22,7 @@ from edgecraft.metrics.returns import (
     sharpe,
     sortino,
 )
-from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.config import RunConfig, atr_columns
 from edgecraft.risk.manager import RiskManager
 from edgecraft.signals.scorer import Scorer
 
@@ -70,7 +70,7 @@ def build_engine(
         scorer,
         risk,
         rule,
-        config.signals.atr_column,
+        *atr_columns(config),
         bars_per_year,
         model_id=f"{config.name}:{scorer.horizon}",
     )
@@ -86,13 +86,13 @@ def simulate_trading(
 ) -> TradingResult:
     """Replay out-of-sample P(up) through the engine's decision path and the fill simulator."""
     index = predictions.index
-    atr_col = config.signals.atr_column
+    atr_col, atr_rel_col = atr_columns(config)
     scored = pd.DataFrame(
         {
             "p_up": predictions["p_up"],
             "close": bars["close"].reindex(index),
             "atr": X[atr_col].reindex(index).astype(float),
-            "atr_rel": X[atr_col.replace("atr_14_", "atr_14_rel_")].reindex(index).astype(float),
+            "atr_rel": X[atr_rel_col].reindex(index).astype(float),
         }
     )
     symbols = sorted(index.get_level_values("symbol").unique())

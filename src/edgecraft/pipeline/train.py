@@ -16,7 +16,7 @@ def labels_for_model(config: RunConfig, labels: pd.DataFrame) -> pd.Series:
     if not MODELS[config.model.name].is_classifier:
         return labels["ret"]
     if config.label.kind == "triple_barrier":
-        return labels["y"].astype(int)
+        return labels["y"].fillna(0).astype(int)  # unlabeled rows are never trained on
     return (labels["ret"] > 0).astype(int)
 
 
