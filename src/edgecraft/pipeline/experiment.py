@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.pipeline.artifacts import fingerprint, load_run, save_run, seal, write_json
 from edgecraft.pipeline.config import RunConfig
 from edgecraft.pipeline.report import horizon_figure, write_report
@@ -17,6 +16,7 @@ from edgecraft.pipeline.run import (
     Prepared,
     Progress,
     evaluate_horizon,
+    hold_and_cost,
     make_labels,
     prepare,
     score_signals,
@@ -34,11 +34,6 @@ def _run_folder(out: Path, config: RunConfig) -> Path:
     folder = out / f"{config.name}-{stamp}-{digest}"
     folder.mkdir(parents=True, exist_ok=False)
     return folder
-
-
-def _hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
-    hold = max(1, int(pd.Timedelta(horizon) / timeframe_delta(config.features.base_timeframe)))
-    return hold, config.costs.fee_bps + config.costs.half_spread_bps
 
 
 def _trade(
@@ -71,7 +66,7 @@ def _finish(
     for horizon, frame in results.items():
         fitted = models.get(horizon)
         importance = fitted.model.feature_importance() if fitted is not None else None
-        hold, cost = _hold_and_cost(config, horizon)
+        hold, cost = hold_and_cost(config, horizon)
         figures[horizon] = horizon_figure(frame, importance, hold, cost, f"{title} — {horizon}")
         frame.reset_index().to_parquet(folder / f"predictions_{horizon}.parquet", index=False)
     write_json(folder / "metrics.json", {"horizons": metrics, "backtest": trading})

@@ -164,9 +164,15 @@ def score_signals(
     )
 
 
-def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> dict:
+def hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
+    """Bars a signal of `horizon` is held in the signal portfolio, and its cost per unit of
+    position change (bps: fee + half-spread)."""
     hold = max(1, int(pd.Timedelta(horizon) / timeframe_delta(config.features.base_timeframe)))
-    cost = config.costs.fee_bps + config.costs.half_spread_bps
+    return hold, config.costs.fee_bps + config.costs.half_spread_bps
+
+
+def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> dict:
+    hold, cost = hold_and_cost(config, horizon)
     trials = config.trials * len(config.label.horizons)
     return {**evaluate(frame, hold, cost, trials), "windows": per_window(frame)}
 
