@@ -1,1 +1,1 @@
-"""Drift monitoring: PSI per feature, KL of the signal distribution, mean-shift detection, IC decay."""
+"""Drift monitoring: PSI per feature, KL of signals, mean-shift detection, IC decay."""
