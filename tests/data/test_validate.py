@@ -154,6 +154,15 @@ def test_truncated_and_unreadable_files(good, tmp_path):
     assert any(p.row == 50 and "volume" in p.message for p in report.problems), report.problems
 
 
+def test_header_only_and_epoch_seconds_are_rejected(good, tmp_path):
+    header = tmp_path / "BTCUSDT-1h.csv"
+    header.write_text("timestamp,open,high,low,close,volume\n")
+    assert [p.message for p in validate_file(header).problems] == ["no data rows (only a header)"]
+    seconds = good.assign(timestamp=good["timestamp"].astype("int64") // 1_000_000_000)
+    report = validate_file(_write(seconds, tmp_path / "ETHUSDT-1h.csv"))
+    assert any(p.row == 1 and "is not epoch milliseconds" in p.message for p in report.problems)
+
+
 def test_unknown_schema_is_an_error(tmp_path):
     path = tmp_path / "x.csv"
     pd.DataFrame({"a": [1], "b": [2]}).to_csv(path, index=False)

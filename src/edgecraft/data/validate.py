@@ -88,6 +88,8 @@ def validate_frame(
     """Check a frame (as read from a file, or about to be written) against `schema`."""
     report = Report(file=name, kind=schema.kind, rows=len(raw))
     report.problems = _column_problems(list(raw.columns), schema, name)
+    if raw.empty:
+        report.problems.append(Problem(name, None, "no data rows (only a header)"))
     frame, cell_problems = typed_columns(raw, schema, name, from_text)
     report.problems += cell_problems
     report.problems += _value_problems(frame, schema, name)
