@@ -131,7 +131,8 @@ def write_report(
         curve.update_layout(title="backtest equity (net and gross of costs)", height=400)
         figures = {"backtest": curve, **figures}
     for i, (horizon, fig) in enumerate(figures.items()):
-        parts.append(f"<h2>horizon {html.escape(horizon)}</h2>")
+        heading = "backtest equity" if horizon == "backtest" else f"horizon {horizon}"
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     parts.append("</body></html>")
     path.write_text("".join(parts))
