@@ -11,6 +11,7 @@ from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.symbols import unify
 from edgecraft.features.base import OHLCV_INPUTS, Feature
 from edgecraft.features.featureset import FeatureSet
+from edgecraft.features.inputs import EventCursor
 from edgecraft.features.registry import FEATURES
 
 
@@ -60,6 +61,9 @@ class FeaturesConfig(BaseModel):
     # correlates 0.57 with BTC's return over D-1 and 0.02 over D): published just after 00:00,
     # so usable from the next hourly close on
     fear_greed_lag: str = "1h"
+    # beyond these ages an external value counts as missing rather than carried forward
+    fear_greed_max_age: str = "72h"
+    funding_max_age: str = "24h"
 
     @field_validator("base_timeframe")
     @classmethod
@@ -87,3 +91,15 @@ class FeaturesConfig(BaseModel):
 
     def fear_greed_delay(self) -> pd.Timedelta:
         return pd.Timedelta(self.fear_greed_lag)
+
+    def funding_cursor(self, series: pd.Series | None) -> EventCursor | None:
+        """Funding rates as the features read them: from the funding time, for `funding_max_age`."""
+        if series is None:
+            return None
+        return EventCursor(series, max_age=pd.Timedelta(self.funding_max_age))
+
+    def fear_greed_cursor(self, series: pd.Series | None) -> EventCursor | None:
+        """Fear & Greed as the features read it: after its publication lag, for its max age."""
+        if series is None:
+            return None
+        return EventCursor(series, self.fear_greed_delay(), pd.Timedelta(self.fear_greed_max_age))

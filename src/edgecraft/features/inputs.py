@@ -25,10 +25,21 @@ NS_PER_S = 1_000_000_000
 
 
 class EventCursor:
-    """An external series known from each event's time on: `asof(ts)` gives the latest one."""
+    """An external series known from each event's time on: `asof(ts)` gives the latest one.
 
-    def __init__(self, series: pd.Series | None = None, lag: pd.Timedelta | None = None) -> None:
+    `lag` delays each event (publication after its stamp); `max_age` makes an event older than
+    that count as missing (NaN) instead of being carried forward indefinitely, so a series that
+    stopped being published does not feed a stale value to the model.
+    """
+
+    def __init__(
+        self,
+        series: pd.Series | None = None,
+        lag: pd.Timedelta | None = None,
+        max_age: pd.Timedelta | None = None,
+    ) -> None:
         self.lag_ns = int(lag.value) if lag is not None else 0
+        self.max_age_ns = int(max_age.value) if max_age is not None else None
         self._times: list[int] = []
         self._values: list[float] = []
         if series is not None and len(series):
@@ -47,7 +58,7 @@ class EventCursor:
     def asof(self, ts_ns: int) -> tuple[float, float]:
         """Return (value, known time in seconds) of the latest event known at `ts_ns`, or NaNs."""
         i = bisect_right(self._times, ts_ns) - 1
-        if i < 0:
+        if i < 0 or (self.max_age_ns is not None and ts_ns - self._times[i] > self.max_age_ns):
             return np.nan, np.nan
         return self._values[i], self._times[i] / NS_PER_S
 
@@ -56,6 +67,8 @@ class EventCursor:
         times = np.asarray(self._times, dtype=np.int64)
         idx = np.searchsorted(times, ts_ns, side="right") - 1
         ok = idx >= 0
+        if self.max_age_ns is not None:
+            ok &= np.asarray(ts_ns) - np.append(times, 0)[idx] <= self.max_age_ns
         values = np.where(ok, np.asarray(self._values + [np.nan])[idx], np.nan)
         known = np.where(ok, np.append(times, 0)[idx] / NS_PER_S, np.nan)
         return values, known

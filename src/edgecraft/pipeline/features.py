@@ -17,7 +17,7 @@ from edgecraft.data.store import write_parquet_atomic
 from edgecraft.data.symbols import exchange_id, unify
 from edgecraft.features.config import FeaturesConfig
 from edgecraft.features.featureset import FeatureSet
-from edgecraft.features.inputs import EventCursor, build_inputs
+from edgecraft.features.inputs import build_inputs
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +60,12 @@ class FeatureBuilder:
         """The feature frame of one symbol, indexed by (ts, symbol)."""
         own = bars.xs(symbol, level="symbol")
         ref, ref2 = (bars.xs(s, level="symbol")["close"] for s in self.config.references)
-        funding = self.layout.load_funding(symbol)
         x = build_inputs(
             own,
             ref,
             ref2,
-            EventCursor(funding) if funding is not None else None,
-            EventCursor(self._fear_greed, self.config.fear_greed_delay())
-            if self._fear_greed is not None
-            else None,
+            self.config.funding_cursor(self.layout.load_funding(symbol)),
+            self.config.fear_greed_cursor(self._fear_greed),
         )
         index = pd.MultiIndex.from_arrays([own.index, [symbol] * len(own)], names=["ts", "symbol"])
         return self.features.frame(index, x)

@@ -13,7 +13,6 @@ from edgecraft.backtest.replay import market_grid, replay
 from edgecraft.backtest.simulator import REASONS, TRADE_FIELDS, Costs
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.engine.engine import Engine, SignalRule
-from edgecraft.features.inputs import EventCursor
 from edgecraft.features.stream import FeatureStream
 from edgecraft.metrics.returns import (
     calmar,
@@ -55,10 +54,8 @@ def build_engine(
     stream = FeatureStream(
         features,
         config.features.references,
-        {s: EventCursor(f) for s, f in (funding or {}).items()},
-        EventCursor(fear_greed, config.features.fear_greed_delay())
-        if fear_greed is not None
-        else None,
+        {s: config.features.funding_cursor(f) for s, f in (funding or {}).items()},
+        config.features.fear_greed_cursor(fear_greed),
     )
     risk = RiskManager(config.risk, config.costs.fee_bps + config.costs.half_spread_bps)
     rule = SignalRule(
