@@ -142,13 +142,17 @@ def test_external_series_are_not_carried_past_their_max_age(layout, real_bars):
     config = FeaturesConfig()
     features = config.build()
     btc = real_bars.xs("BTC/USDT", level="symbol")
-    x = build_inputs(btc, btc["close"], real_bars.xs("ETH/USDT", level="symbol")["close"],
-                     config.funding_cursor(layout.load_funding("BTC/USDT")),
-                     config.fear_greed_cursor(layout.load_fear_greed()))
+    x = build_inputs(
+        btc,
+        btc["close"],
+        real_bars.xs("ETH/USDT", level="symbol")["close"],
+        config.funding_cursor(layout.load_funding("BTC/USDT")),
+        config.fear_greed_cursor(layout.load_fear_greed()),
+    )
     frame = features.frame(btc.index, x)
     last_published = layout.load_fear_greed().index[-1]  # the file ends 2025-03-02
     fresh = last_published + pd.Timedelta("1h")
     assert np.isfinite(frame.loc[fresh, "sentiment_fng"])
     assert np.isfinite(frame.loc[fresh + pd.Timedelta("71h"), "sentiment_fng"])
-    assert frame.loc[fresh + pd.Timedelta("73h"):, "sentiment_fng"].isna().all()
+    assert frame.loc[fresh + pd.Timedelta("73h") :, "sentiment_fng"].isna().all()
     assert frame["funding_rate"].iloc[-1] == layout.load_funding("BTC/USDT").iloc[-1]
