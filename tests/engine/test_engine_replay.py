@@ -60,4 +60,8 @@ def test_engine_on_real_bars_equals_batch_signals(layout):
             )
         mismatched += not same
     assert mismatched == 0, f"{mismatched} of {len(late)} live signals differ from batch"
+    # the single-bar entry point continues the same stream
+    nxt = prepared.bars.index.get_level_values("ts").max() + pd.Timedelta("1h")
+    decision = engine.on_bar(Bar(nxt, "BTC/USDT", 100.0, 101.0, 99.0, 100.5, 10.0))
+    assert decision.ts == nxt and decision.signals[0].symbol == "BTC/USDT"
     assert (late["direction"] != 0).sum() > 100

@@ -66,6 +66,11 @@ class Engine:
         self._atr_rel = columns.index(atr_rel_column)
         self._vol_scale = math.sqrt(bars_per_year) / ATR_TO_STD
 
+    def on_bar(self, bar: Bar) -> Decision:
+        """One closed bar. Cross-asset features see only the reference bars already given for
+        its ts, so feed a ts's bars together through `on_bars` when references matter."""
+        return self.on_bars([bar])[0]
+
     def on_bars(self, bars: Iterable[Bar]) -> list[Decision]:
         """Closed bars of one or more ts (all symbols of a ts together) -> one Decision per ts."""
         by_ts: dict[pd.Timestamp, list[tuple[Bar, np.ndarray]]] = {}
