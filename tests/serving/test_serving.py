@@ -220,17 +220,20 @@ def test_server_sent_events_stream_new_signals(finished_run, layout, batch, warm
                 break
             time.sleep(0.05)
         events: list[dict] = []
+        connected = threading.Event()
 
         def listen():
             with httpx.stream("GET", f"{base}/stream", timeout=10) as response:
                 for line in response.iter_lines():
+                    if line.startswith(": connected"):
+                        connected.set()
                     if line.startswith("data: "):
                         events.append(json.loads(line[6:]))
                         return
 
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
-        time.sleep(0.3)
+        assert connected.wait(10), "the event stream did not open"
         posted = _bars_after(prepared, CUTOFF, 1)
         assert httpx.post(f"{base}/bars", json={"bars": posted}, headers=AUTH).status_code == 200
         listener.join(5)
