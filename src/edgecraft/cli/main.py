@@ -38,6 +38,12 @@ DataOption = Annotated[
 ]
 
 
+def _fail(exc: Exception) -> typer.Exit:
+    """Print one clear error line; the command exits 1."""
+    err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     logging.basicConfig(
@@ -124,8 +130,7 @@ def features(
                 ),
             )
     except (DataError, ConfigError) as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
     total = sum(r.rows for r in results)
     folder = results[0].path.parent if results and results[0].path else out
     out_console.print(
@@ -156,8 +161,7 @@ def download(
             data, symbols, timeframe, market, since, funding, exchange, api_base
         )
     except (DataError, ConfigError) as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
     for r in results:
         extra = f", {r.funding_added} funding rate(s)" if r.funding_added is not None else ""
         out_console.print(
@@ -187,8 +191,7 @@ def _with_progress(flow, *args) -> Path:
 
             return flow(*args, report)
     except (DataError, ConfigError, ValueError) as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
 
 
 @app.command()
@@ -203,8 +206,7 @@ def run(
     try:
         settings = load_run_config(config)
     except ConfigError as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
     folder = _with_progress(run_experiment, settings, data, out)
     out_console.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)
@@ -240,8 +242,7 @@ def serve(
     try:
         service = open_service(run_dir, redis_url, data, warmup_bars)
     except (DataError, ConfigError, ValueError) as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise _fail(exc) from exc
     stop = start_poller(service, exchange, poll) if poll > 0 else None
     try:
         uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

@@ -6,7 +6,6 @@ import logging
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from edgecraft.core.contracts import BAR_COLUMNS, Bar
@@ -98,16 +97,6 @@ def load_bar_file(
     bars = frame[columns].astype("float64")
     bars.index = pd.MultiIndex.from_arrays([ts, symbols], names=["ts", "symbol"])
     return bars.sort_index()
-
-
-def one_symbol(bars: pd.DataFrame, symbol: str) -> pd.DataFrame:
-    """Return one symbol's bars indexed by `ts` alone."""
-    return bars.xs(symbol, level="symbol")
-
-
-def close_ns(index: pd.Index) -> np.ndarray:
-    """Return the bar close times of a ts index as int64 nanoseconds since the epoch."""
-    return index.get_level_values("ts").as_unit("ns").asi8
 
 
 def iter_bars(bars: pd.DataFrame) -> list[Bar]:
