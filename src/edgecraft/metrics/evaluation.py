@@ -36,7 +36,8 @@ def signal_portfolio(
 ) -> Portfolio:
     """Hold each signal for `hold_bars` bars with 1/`hold_bars` of the symbol's capital.
 
-    `direction` is in {-1, 0, 1} on the (ts, symbol) index; `next_return` is each symbol's simple
+    `direction` is a signed size in [-1, 1] on the (ts, symbol) index (a signal's side times
+    the share of its capital it uses); `next_return` is each symbol's simple
     return from that bar's close to the next bar's close. Symbols are equally weighted among
     those with a signal at each ts; `cost_bps` (fee + half-spread) is charged on every change of
     position. Hourly P&L is summed into UTC days.
@@ -57,6 +58,13 @@ def signal_portfolio(
     )
 
 
+def position(frame: pd.DataFrame) -> pd.Series:
+    """Each signal's side times its size (`size` column, default 1)."""
+    if "size" in frame:
+        return frame["direction"] * frame["size"].fillna(0.0)
+    return frame["direction"].astype(float)
+
+
 def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) -> dict:
     """Metrics of one horizon's out-of-sample predictions.
 
@@ -68,7 +76,7 @@ def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) 
     monthly = ic_by(score, ret, month, "spearman", min_count=30)
     cross = ic_by(score, ret, "ts", "spearman", min_count=3)
     per_symbol = ic_by(score, ret, "symbol", "spearman", min_count=30)
-    book = signal_portfolio(frame["direction"], frame["next_return"], hold_bars, cost_bps)
+    book = signal_portfolio(position(frame), frame["next_return"], hold_bars, cost_bps)
     up = (ret > 0).astype(float).where(ret.notna())
     traded = frame["direction"] != 0
     out = {

@@ -11,13 +11,22 @@ from edgecraft.models.gbdt import (
     XGBoostClassifier,
     XGBoostRegressor,
 )
+from edgecraft.models.sequence import LSTMClassifier, TransformerClassifier
 
 MODELS: dict[str, type] = {
     "lgbm": LightGBMClassifier,
     "lgbm_reg": LightGBMRegressor,
     "xgb": XGBoostClassifier,
     "xgb_reg": XGBoostRegressor,
+    "lstm": LSTMClassifier,
+    "transformer": TransformerClassifier,
 }
+
+
+def lookback(model) -> int:
+    """Rows of history (per symbol, the row itself included) one prediction reads: 1 for a
+    tabular model, the window length for a sequence model."""
+    return int(getattr(model, "lookback", 1))
 
 
 def score(model, X: pd.DataFrame) -> np.ndarray:

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from edgecraft.core.errors import ConfigError
+from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.features.config import FeaturesConfig
 from edgecraft.models.registry import MODELS
 from edgecraft.risk.config import RiskConfig
@@ -58,6 +59,65 @@ class ModelConfig(_Section):
         return name
 
 
+class MemberConfig(_Section):
+    """One base model of an ensemble, on its own bar and horizon."""
+
+    name: str
+    key: str | None = None  # its name in reports and rules; default: `name`
+    params: dict[str, Any] = {}
+    max_train_rows: int | None = Field(100_000, ge=1000)
+    bar: str | None = None  # a multiple of the base timeframe; None: the base timeframe
+    horizon: str | None = None  # the label it learns; None: the run's horizon
+
+    _registered = field_validator("name")(ModelConfig._registered.__func__)
+
+    @property
+    def label(self) -> str:
+        return self.key or self.name
+
+    @field_validator("bar", "horizon")
+    @classmethod
+    def _positive(cls, value: str | None) -> str | None:
+        if value is not None and pd.Timedelta(value) <= pd.Timedelta(0):
+            raise ValueError(f"must be a positive duration, was {value!r}")
+        return value
+
+
+class SizingConfig(_Section):
+    """The RL position-sizing agent, trained on the ensemble's out-of-fold signals."""
+
+    algo: Literal["ppo", "sac"] = "ppo"
+    timesteps: int = Field(20_000, ge=100)
+    risk_aversion: float = Field(1.0, ge=0)
+    episode_length: int = Field(256, ge=8)
+
+
+class EnsembleConfig(_Section):
+    """Several model families combined into one signal (see signals/ensemble.py)."""
+
+    mode: Literal["stack", "rules"] = "stack"
+    members: list[MemberConfig]
+    inner_folds: int = Field(3, ge=2)  # purged folds whose out-of-fold scores train the meta
+    oof_fraction: float = Field(0.5, gt=0, lt=1)  # last share of a training window they cover
+    filter: str | None = None  # rules: the member that confirms or rejects
+    direction: str | None = None  # rules: the member that gives the side
+    filter_confidence: float = Field(0.52, ge=0.5, le=1.0)
+    sizing: SizingConfig | None = None
+
+    @model_validator(mode="after")
+    def _roles(self) -> EnsembleConfig:
+        keys = [m.label for m in self.members]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"member keys must be unique, were {keys}; set `key`")
+        if not keys:
+            raise ValueError("an ensemble needs at least one member")
+        if self.mode == "rules":
+            for role in ("filter", "direction"):
+                if getattr(self, role) not in keys:
+                    raise ValueError(f"rules mode: {role} must name a member of {keys}")
+        return self
+
+
 class ValidationConfig(_Section):
     # "unpurged_kfold" leaks (shuffled folds, no purge): it exists to show how much, never to
     # judge a model
@@ -80,6 +140,8 @@ class SignalConfig(_Section):
     target_atr: float = Field(2.0, gt=0)
     stop_atr: float = Field(2.0, gt=0)
     atr_period: int = Field(14, ge=1)  # the ATR feature (base timeframe) that scales target/stop
+    # signals are sized down linearly below this confidence (None: full size at any confidence)
+    full_size_confidence: float | None = Field(None, gt=0.5, le=1.0)
 
 
 class CostConfig(_Section):
@@ -100,6 +162,7 @@ class RunConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     label: LabelConfig = LabelConfig()
     model: ModelConfig = ModelConfig()
+    ensemble: EnsembleConfig | None = None  # when set, replaces `model`
     validation: ValidationConfig = ValidationConfig()
     calibration: CalibrationConfig = CalibrationConfig()
     signals: SignalConfig = SignalConfig()
@@ -120,6 +183,17 @@ class RunConfig(_Section):
                 f"{{period: {self.signals.atr_period}}}}} to features and the base "
                 "timeframe to features.timeframes"
             )
+        if self.ensemble is not None:
+            base = timeframe_delta(self.features.base_timeframe)
+            for member in self.ensemble.members:
+                bar = pd.Timedelta(member.bar or base)
+                if bar % base != pd.Timedelta(0):
+                    raise ValueError(
+                        f"member {member.label}: bar {member.bar} is not a multiple of the "
+                        f"base timeframe {self.features.base_timeframe}"
+                    )
+                if not MODELS[member.name].is_classifier:
+                    raise ValueError(f"member {member.label}: ensembles take classifiers")
         return self
 
 

@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from edgecraft.pipeline.artifacts import fingerprint, load_run, save_run, seal, write_json
@@ -15,9 +16,13 @@ from edgecraft.pipeline.report import horizon_figure, write_report
 from edgecraft.pipeline.run import (
     Prepared,
     Progress,
+    component_metrics,
     evaluate_horizon,
     hold_and_cost,
+    make_fitter,
     make_labels,
+    next_bar_returns,
+    predict_rows,
     prepare,
     score_signals,
     train_final,
@@ -85,11 +90,17 @@ def run_experiment(
     results, metrics, models = {}, {}, {}
     for horizon in config.label.horizons:
         labels = make_labels(config, prepared.bars, prepared.X, horizon)
-        predictions = walk_forward(config, prepared.X, labels, horizon, progress)
+        fitter = make_fitter(config, prepared.bars, prepared.X, labels, horizon)
+        following = next_bar_returns(prepared.bars, prepared.X.index)
+        predictions = walk_forward(config, prepared.X, labels, horizon, progress, fitter, following)
         frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
         results[horizon] = frame
         metrics[horizon] = evaluate_horizon(config, frame, horizon)
-        models[horizon] = train_final(config, prepared.X, labels, horizon)
+        if config.ensemble is not None:
+            metrics[horizon]["components"] = component_metrics(
+                config, frame, prepared.bars, prepared.X, labels, horizon
+            )
+        models[horizon] = train_final(config, prepared.X, labels, fitter)
         log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
     sample = prepared.X.iloc[-2000:]  # real feature rows for the ONNX parity check
     save_run(
@@ -140,7 +151,9 @@ def backtest_run(
     for horizon, fitted in models.items():
         labels = make_labels(config, prepared.bars, prepared.X, horizon).loc[X.index]
         usable = X.notna().mean(axis=1).to_numpy() >= config.min_feature_coverage
-        predictions = fitted.predict(X[usable]).assign(window=0)
+        rows = np.flatnonzero(keep)[usable]  # earlier rows are context for sequence models
+        following = next_bar_returns(prepared.bars, prepared.X.index)
+        predictions = predict_rows(fitted, prepared.X, rows, following).assign(window=0)
         frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
         results[horizon] = frame
         metrics[horizon] = {

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from edgecraft.metrics.evaluation import calibration_table, signal_portfolio
+from edgecraft.metrics.evaluation import calibration_table, position, signal_portfolio
 from edgecraft.metrics.ic import ic_by
 
 SHOWN = [
@@ -52,7 +52,7 @@ def horizon_figure(
         lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False
     )
     fig.add_trace(go.Bar(x=windows.index, y=windows.values, name="window IC"), 1, 2)
-    book = signal_portfolio(frame["direction"], frame["next_return"], hold_bars, cost_bps)
+    book = signal_portfolio(position(frame), frame["next_return"], hold_bars, cost_bps)
     fig.add_trace(
         go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"), 2, 1
     )
@@ -105,6 +105,9 @@ def write_report(
         + "".join(f"<th>{k}</th>" for k in SHOWN)
         + f"</tr>{rows}</table>"
     )
+    for horizon, m in metrics.items():
+        if "components" in m:
+            parts.append(components_table(horizon, m["components"]))
     if trading is not None:
         name = html.escape(str(trading["horizon"]))
         parts.append(f"<h2>Through the risk manager and backtester ({name})</h2>")
@@ -136,6 +139,42 @@ def write_report(
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     parts.append("</body></html>")
     path.write_text("".join(parts))
+
+
+COMPONENT_COLUMNS = (
+    "rank_ic",
+    "cross_sectional_rank_ic",
+    "ir",
+    "profit_factor",
+    "sharpe",
+    "calmar",
+    "ece",
+    "brier",
+    "signals",
+)
+
+
+def components_table(horizon: str, components: dict) -> str:
+    """Members, ensemble and ensemble-without-each on the same OOS rows, with marginals."""
+    rows = [(f"member {k}", v) for k, v in components["members"].items()]
+    rows += [
+        ("ensemble (sized)", components["ensemble"]),
+        ("ensemble (full size)", components["ensemble_full_size"]),
+    ]
+    rows += [(f"ensemble without {k}", v) for k, v in components["without"].items()]
+    rows += [(f"marginal of {k}", v) for k, v in components["marginal"].items()]
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>"
+        + "".join(f"<td>{_fmt(values.get(c))}</td>" for c in COMPONENT_COLUMNS)
+        + "</tr>"
+        for name, values in rows
+    )
+    return (
+        f"<h2>Ensemble components, {html.escape(horizon)} (out of sample)</h2>"
+        "<table border='1' cellpadding='4'><tr><th></th>"
+        + "".join(f"<th>{c}</th>" for c in COMPONENT_COLUMNS)
+        + f"</tr>{body}</table>"
+    )
 
 
 def _fmt(value: object) -> str:

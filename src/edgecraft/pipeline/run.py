@@ -17,9 +17,11 @@ from edgecraft.labels.triple_barrier import triple_barrier
 from edgecraft.labels.weights import uniqueness
 from edgecraft.metrics.evaluation import evaluate, per_window
 from edgecraft.pipeline.config import RunConfig, atr_columns
+from edgecraft.pipeline.ensemble import fit_ensemble, horizons_needed
 from edgecraft.pipeline.features import FeatureBuilder
 from edgecraft.pipeline.train import fit
 from edgecraft.signals.build import build_signals
+from edgecraft.signals.ensemble import EnsembleScorer
 from edgecraft.signals.scorer import Scorer
 from edgecraft.validation.walk_forward import PurgedWalkForward, UnpurgedKFold
 
@@ -103,14 +105,55 @@ def usable_rows(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> np.
     return np.flatnonzero(known & (coverage >= config.min_feature_coverage))
 
 
+Fitter = Callable[[np.ndarray, "pd.Timestamp | None"], object]
+
+
+def make_fitter(
+    config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame, labels: pd.DataFrame, horizon: str
+) -> Fitter:
+    """fitter(rows, until): the run's scorer (single model, or ensemble) trained on `rows`,
+    reading no label known at or after `until` (None: every label)."""
+    if config.ensemble is None:
+        return lambda rows, until: fit(config, X, labels, rows, horizon)
+    label_sets = {
+        h: labels if h == horizon else make_labels(config, bars, X, h)
+        for h in horizons_needed(config, horizon)
+    }
+    following = next_bar_returns(bars, X.index)
+    return lambda rows, until: fit_ensemble(config, X, label_sets, rows, horizon, until, following)
+
+
+def predict_rows(
+    fitted, X: pd.DataFrame, rows: np.ndarray, following: pd.Series | None = None
+) -> pd.DataFrame:
+    """The scorer's predictions for `rows` of X; with a sizing agent (and next-bar returns),
+    also its target position `rl_position`, rolled forward bar by bar."""
+    part = fitted.predict(X, rows)
+    agent = getattr(fitted, "agent", None)
+    if agent is not None and following is not None:
+        signals = pd.DataFrame(
+            {"p_up": part["p_up"], "next_return": following.reindex(part.index).fillna(0.0)}
+        )
+        part["rl_position"] = agent.positions(signals)
+    return part
+
+
 def walk_forward(
     config: RunConfig,
     X: pd.DataFrame,
     labels: pd.DataFrame,
     horizon: str,
     progress: Progress | None = None,
+    fitter: Fitter | None = None,
+    following: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Out-of-sample score and P(up) for every test row, each from a model trained before it."""
+    """Out-of-sample score and P(up) for every test row, each from a model trained before it.
+
+    `following`: next-bar returns, for an ensemble's sizing agent (its state tracks its P&L)."""
+    if fitter is None:
+        if config.ensemble is not None:
+            raise ValueError("an ensemble walk-forward needs make_fitter(config, bars, ...)")
+        fitter = make_fitter(config, pd.DataFrame(), X, labels, horizon)
     rows = usable_rows(config, X, labels)
     settings = config.validation.model_dump()
     splitter = (
@@ -124,9 +167,9 @@ def walk_forward(
         raise ValueError("no walk-forward window fits the data: shorten min_train/test_length")
     parts = []
     for i, window in enumerate(windows):
-        fitted = fit(config, X, labels, rows[window.train], horizon)
-        test_rows = rows[window.test]
-        part = fitted.predict(X.iloc[test_rows]).assign(window=window.number)
+        until = window.test_start if settings["method"] == "walk_forward" else None
+        fitted = fitter(rows[window.train], until)
+        part = predict_rows(fitted, X, rows[window.test], following).assign(window=window.number)
         parts.append(part)
         log.info(
             "horizon=%s window=%d train=%d test=%d",
@@ -148,7 +191,12 @@ def score_signals(
     labels: pd.DataFrame,
     horizon: str,
 ) -> pd.DataFrame:
-    """Predictions joined with signals, realized returns and next-bar returns, for evaluation."""
+    """Predictions joined with signals, realized returns and next-bar returns, for evaluation.
+
+    `size` in [0, 1] scales each signal's position: from the sizing agent's `rl_position` when
+    the predictions carry one (counted only on the signal's side), else from the confidence, rising
+    linearly from 0.5 to full size at `signals.full_size_confidence` (1 everywhere if unset).
+    """
     index = predictions.index
     signals = build_signals(
         predictions["p_up"],
@@ -159,9 +207,17 @@ def score_signals(
         config.signals.target_atr,
         config.signals.stop_atr,
     )
-    return predictions.join(signals.drop(columns=["p_up"])).assign(
+    frame = predictions.join(signals.drop(columns=["p_up"])).assign(
         ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index)
     )
+    full = config.signals.full_size_confidence
+    if "rl_position" in frame:
+        size = (frame["rl_position"] * frame["direction"]).clip(0.0, 1.0)
+    elif full is not None:
+        size = ((frame["confidence"] - 0.5) / (full - 0.5)).clip(0.0, 1.0)
+    else:
+        size = pd.Series(1.0, index=index)
+    return frame.assign(size=size.where(frame["direction"] != 0, 0.0))
 
 
 def hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
@@ -177,6 +233,61 @@ def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> di
     return {**evaluate(frame, hold, cost, trials), "windows": per_window(frame)}
 
 
-def train_final(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, horizon: str) -> Scorer:
+COMPONENT_METRICS = (
+    "ic",
+    "rank_ic",
+    "cross_sectional_rank_ic",
+    "ir",
+    "profit_factor",
+    "sharpe",
+    "calmar",
+    "ece",
+    "brier",
+    "signals",
+)
+
+
+def component_metrics(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    bars: pd.DataFrame,
+    X: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: str,
+) -> dict:
+    """An ensemble's parts on the same OOS rows: each member alone, the ensemble without each
+    member (marginal contribution = ensemble minus without), and the ensemble at full size
+    (to show what the sizing did). Members and ensemble-without are judged at full size."""
+
+    def judge(score: pd.Series, p_up: pd.Series, sized: bool = False) -> dict:
+        predictions = pd.DataFrame({"score": score, "p_up": p_up, "window": frame["window"]})
+        if sized and "rl_position" in frame:
+            predictions["rl_position"] = frame["rl_position"]
+        scored = score_signals(config, predictions, bars, X, labels, horizon)
+        if not sized:
+            scored["size"] = scored["size"].where(scored["size"] == 0, 1.0)
+        result = evaluate_horizon(config, scored, horizon)
+        return {k: result[k] for k in COMPONENT_METRICS}
+
+    members = [c.removeprefix("p_up_") for c in frame.columns if c.startswith("p_up_")]
+    out: dict = {"members": {}, "without": {}, "marginal": {}}
+    out["ensemble"] = judge(frame["score"], frame["p_up"], sized=True)
+    ensemble = out["ensemble_full_size"] = judge(frame["score"], frame["p_up"])
+    for key in members:
+        out["members"][key] = judge(frame[f"score_{key}"], frame[f"p_up_{key}"])
+        if f"p_without_{key}" in frame:
+            p = frame[f"p_without_{key}"]
+            without = judge(p - 0.5, p)
+            out["without"][key] = without
+            out["marginal"][key] = {
+                k: None if ensemble[k] is None or without[k] is None else ensemble[k] - without[k]
+                for k in ("rank_ic", "cross_sectional_rank_ic", "profit_factor", "sharpe")
+            }
+    return out
+
+
+def train_final(
+    config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, fitter: Fitter
+) -> Scorer | EnsembleScorer:
     """The model to deploy: trained (and calibrated) on every labeled row of the run."""
-    return fit(config, X, labels, usable_rows(config, X, labels), horizon)
+    return fitter(usable_rows(config, X, labels), None)

@@ -23,6 +23,11 @@ class ExportError(ValueError):
 def export_scorer(scorer: Scorer, sample: pd.DataFrame) -> bytes:
     """Serialize model + calibrator as one ONNX graph with outputs "score" and "p_up"; check on
     `sample` (real feature rows) that ONNX Runtime matches the training libraries within 1e-5."""
+    if not isinstance(scorer, Scorer):
+        raise ExportError(
+            f"only a single tabular model exports to one ONNX graph; the {scorer.horizon} "
+            f"model is a {type(scorer).__name__}"
+        )
     graph = model_to_onnx(scorer.model, len(scorer.columns))
     nodes, inits = calibration_nodes(scorer.calibrator, SCORE, P_UP)
     graph.graph.node.extend(nodes)

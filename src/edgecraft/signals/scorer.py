@@ -20,8 +20,9 @@ class Scorer:
     columns: list[str]
     horizon: str
 
-    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Raw score and calibrated P(up) for each row of `X`."""
+    def predict(self, X: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
+        """Raw score and calibrated P(up) for `rows` of `X` (default: every row)."""
+        X = X if rows is None else X.iloc[rows]
         raw = score(self.model, X[self.columns])
         return pd.DataFrame({"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index)
 
