@@ -108,12 +108,13 @@ class EnsembleScorer:
             z = np.nan_to_num((S[keys or S.columns].to_numpy() - mean) / std)
             return meta.predict_proba(z)[:, 1]
         by_key = {m.key: m for m in self.members}
-        p = by_key[self.direction].calibrator.predict(S[self.direction].to_numpy())
-        q = by_key[self.filter].calibrator.predict(S[self.filter].to_numpy())
+        direction, confirm = S[self.direction].to_numpy(), S[self.filter].to_numpy()
+        known = np.isfinite(direction) & np.isfinite(confirm)
+        p = by_key[self.direction].calibrator.predict(np.nan_to_num(direction))
+        q = by_key[self.filter].calibrator.predict(np.nan_to_num(confirm))
         confirmed = (np.sign(q - 0.5) == np.sign(p - 0.5)) & (
             np.maximum(q, 1 - q) >= self.filter_confidence
         )
-        known = np.isfinite(p) & np.isfinite(q)
         return np.where(known, np.where(confirmed, p, 0.5), np.nan)
 
     def predict(self, X: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
