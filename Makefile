@@ -16,6 +16,7 @@ setup: $(STAMP)
 run: setup
 	$(VENV)/bin/edgecraft validate $${EDGECRAFT_DATA:-../shared/data}
 	$(VENV)/bin/edgecraft run --config configs/default.yaml --out artifacts
+	$(VENV)/bin/edgecraft run --config configs/ensemble.yaml --out artifacts
 
 test: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -15,6 +15,7 @@ no training label overlaps a validation label. A seed makes a CPU fit reproducib
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -165,7 +166,8 @@ class SequenceClassifier:
         )
         known = X.iloc[: targets.max() + 1].to_numpy(np.float32)  # rows up to the last target
         sample = known[np.random.default_rng(self.seed).permutation(len(known))[:200_000]]
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # a feature NaN throughout (e.g. before its source began)
+            warnings.simplefilter("ignore", RuntimeWarning)
             q25, q50, q75 = np.nanpercentile(sample, [25, 50, 75], axis=0)
         self.center_ = np.nan_to_num(q50).astype(np.float32)
         spread = np.nan_to_num(q75 - q25)
