@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 
 import pandas as pd
 import pytest
@@ -14,6 +16,27 @@ from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.features.inputs import LAYOUT, EventCursor, build_inputs
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+# runs log to MLflow by default: keep the suite's store (and Prefect's database) out of the
+# checkout, one per session
+_STATE = tempfile.mkdtemp(prefix="edgecraft-tests-")
+os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{_STATE}/mlflow.db"
+os.environ["PREFECT_HOME"] = f"{_STATE}/prefect"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def postgres_db():
+    """A fresh PostgreSQL database (trust auth on 127.0.0.1:5432), dropped afterwards."""
+    import psycopg
+
+    name = f"edgecraft_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield f"{POSTGRES}/{name}"
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

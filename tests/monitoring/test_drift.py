@@ -8,6 +8,7 @@ import pytest
 
 from edgecraft.monitoring.drift import (
     PSI_ALERT,
+    DailyShift,
     FeatureReference,
     MeanShift,
     feature_psi,
@@ -76,3 +77,40 @@ def test_rolling_ic_tracks_a_fading_signal():
     realized = pd.Series(strength * score + rng.normal(size=n))
     ic = rolling_ic(score, realized, 500)
     assert ic.iloc[n // 2 - 1] > 0.3 and abs(ic.iloc[-1]) < 0.1
+
+
+def _replay(days: int, seed: int, features: int = 10, symbols: int = 17, phi: float = 0.5):
+    """Stationary AR(1) features of unit variance on an hourly (ts, symbol) grid (17 symbols, as
+    the default universe)."""
+    rng = np.random.default_rng(seed)
+    hours = days * 24
+    ts = pd.date_range("2024-01-01", periods=hours, freq="h", tz="UTC")
+    shocks = rng.normal(size=(hours, symbols * features)) * np.sqrt(1 - phi**2)
+    values = np.empty_like(shocks)
+    values[0] = rng.normal(size=symbols * features)
+    for t in range(1, hours):
+        values[t] = phi * values[t - 1] + shocks[t]
+    index = pd.MultiIndex.from_product(
+        [ts, [f"S{i}" for i in range(symbols)]], names=["ts", "symbol"]
+    )
+    data = values.reshape(hours * symbols, features)
+    return pd.DataFrame(data, index=index, columns=[f"f{i}" for i in range(features)])
+
+
+def test_daily_shift_false_alarms_under_5_percent_of_stationary_days():
+    monitor = DailyShift.fit(_replay(365, 0))
+    alarms = monitor.alarms(_replay(1000, 1))
+    rate = float((alarms.str.len() > 0).mean())
+    assert rate < 0.05, rate
+
+
+def test_daily_shift_catches_half_sigma_in_one_feature_within_24_bars():
+    monitor = DailyShift.fit(_replay(365, 2))
+    caught = 0
+    for trial in range(40):
+        current = _replay(2, 100 + trial)
+        day2 = current.index.get_level_values("ts") >= pd.Timestamp("2024-01-02", tz="UTC")
+        current.loc[day2, "f3"] += 0.5  # 0.5 sigma, from a day boundary on
+        alarms = monitor.alarms(current)
+        caught += "f3" in alarms.iloc[1]  # the first 24 bars after the shift
+    assert caught / 40 >= 0.9, caught

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,8 +18,6 @@ from edgecraft.pipeline.config import load_run_config
 from edgecraft.pipeline.download import download as download_flow
 from edgecraft.pipeline.experiment import backtest_run, run_experiment
 from edgecraft.pipeline.features import build_features, load_features_config
-from edgecraft.pipeline.live import open_service, start_poller
-from edgecraft.serving.app import create_app
 
 app = typer.Typer(
     add_completion=False,
@@ -30,6 +27,14 @@ app = typer.Typer(
 out_console = Console()
 err_console = Console(stderr=True)
 
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        help="MLflow store (default sqlite:///mlflow.db; postgresql://... works).",
+    ),
+]
 DataOption = Annotated[
     Path | None,
     typer.Option(
@@ -107,8 +112,15 @@ def features(
     config: Annotated[
         Path | None, typer.Option(help="YAML file with FeaturesConfig fields.")
     ] = None,
+    feast: Annotated[
+        Path | None,
+        typer.Option(help="Feast repository to register the files in and materialize."),
+    ] = None,
+    online: Annotated[
+        str, typer.Option(help="Feast online store: sqlite, or redis://host:port/db.")
+    ] = "sqlite",
 ) -> None:
-    """Build the feature frame of every pair and write it as Parquet."""
+    """Build the feature frame of every pair and write it as Parquet (and publish to Feast)."""
     try:
         settings = load_features_config(config)
         with Progress(
@@ -133,6 +145,14 @@ def features(
         raise _fail(exc) from exc
     total = sum(r.rows for r in results)
     folder = results[0].path.parent if results and results[0].path else out
+    if feast is not None and results:
+        from edgecraft.pipeline.feature_store import publish  # Feast loads slowly: only here
+
+        try:
+            publish(folder, feast, online)
+        except ValueError as exc:
+            raise _fail(exc) from exc
+        out_console.print(f"feast: registered and materialized in {feast}", highlight=False)
     out_console.print(
         f"wrote {len(results)} symbol(s), {total} rows x "
         f"{len(settings.build().columns)} features to {folder}",
@@ -201,6 +221,8 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder that receives the run folder.")] = Path(
         "artifacts"
     ),
+    tracking_uri: TrackingOption = None,
+    track: Annotated[bool, typer.Option(help="Log to MLflow and register a version.")] = True,
 ) -> None:
     """Train with purged walk-forward, emit signals, measure them; write a run folder."""
     try:
@@ -210,6 +232,17 @@ def run(
     folder = _with_progress(run_experiment, settings, data, out)
     out_console.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)
+    if track:
+        from edgecraft.pipeline.tracking import log_run
+        from edgecraft.pipeline.tracking import tracking_uri as tracking_uri_of
+
+        tracked = log_run(folder, tracking_uri)
+        out_console.print(
+            f"mlflow: run {tracked.run_id}, registered {tracked.model_name} "
+            f"version {tracked.version} ({tracking_uri_of(tracking_uri)})",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -227,7 +260,12 @@ def backtest(
 
 @app.command()
 def serve(
-    run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
+    run_dir: Annotated[Path | None, typer.Option("--run", help="A finished run folder.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A registered model by alias instead of --run: NAME@champion."),
+    ] = None,
+    tracking_uri: TrackingOption = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     redis_url: Annotated[
@@ -237,18 +275,156 @@ def serve(
     warmup_bars: Annotated[int, typer.Option(help="Bars replayed from --data at start.")] = 0,
     poll: Annotated[float, typer.Option(help="Seconds between CCXT polls (0: off).")] = 0.0,
     exchange: Annotated[str, typer.Option(help="CCXT exchange id for --poll.")] = "binance",
+    feast: Annotated[
+        Path | None, typer.Option(help="Feast repository for GET /features (online store).")
+    ] = None,
 ) -> None:
     """Serve the run's signals over HTTP (POST /bars needs EDGECRAFT_TOKEN; GET /docs)."""
+    import uvicorn
+
+    from edgecraft.pipeline.live import open_service, start_poller
+    from edgecraft.serving.app import create_app
+
     try:
+        run_dir = _resolve_run(run_dir, model, tracking_uri)
         service = open_service(run_dir, redis_url, data, warmup_bars)
     except (DataError, ConfigError, ValueError) as exc:
         raise _fail(exc) from exc
     stop = start_poller(service, exchange, poll) if poll > 0 else None
     try:
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+        online = None
+        if feast is not None:
+            from edgecraft.pipeline.feature_store import FeatureRepo
+
+            online = FeatureRepo(feast).online
+        uvicorn.run(create_app(service, online), host=host, port=port, log_level="warning")
     finally:
         if stop is not None:
             stop.set()
+
+
+@app.command()
+def monitor(
+    run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for the drift report.")] = Path("drift"),
+    since: Annotated[
+        str | None, typer.Option(help="First current bar (default: after the training data).")
+    ] = None,
+    recent: Annotated[str, typer.Option(help="Window judged for drift.")] = "7d",
+    psi_warn: Annotated[float, typer.Option(help="PSI warn level.")] = 0.1,
+    psi_alert: Annotated[float, typer.Option(help="PSI alert level.")] = 0.25,
+) -> None:
+    """Drift of a run's features, signals and IC since its training data; exit 2 on alert."""
+    from edgecraft.pipeline.monitor import MonitorSettings, monitor_run
+
+    settings = MonitorSettings(since=since, recent=recent, psi_warn=psi_warn, psi_alert=psi_alert)
+    summary = _with_progress(monitor_run, run_dir, data, out, settings)
+    for check, level in summary["checks"].items():
+        out_console.print(f"{level:<6} {check}", highlight=False)
+    out_console.print(
+        f"drift: {summary['status']} (report {out / 'drift_report.html'})", highlight=False
+    )
+    if summary["status"] == "alert":
+        raise typer.Exit(2)
+
+
+LedgerOption = Annotated[
+    str, typer.Option(help="Paper ledger (SQLAlchemy URL: sqlite:///paper.db, postgresql://...).")
+]
+
+
+@app.command()
+def paper(
+    start: Annotated[str, typer.Option(help="First bar (UTC) both arms trade.")],
+    model: Annotated[
+        str | None, typer.Option(help="Registered model: its champion vs its challenger.")
+    ] = None,
+    champion: Annotated[Path | None, typer.Option(help="Champion run folder.")] = None,
+    challenger: Annotated[Path | None, typer.Option(help="Challenger run folder.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last bar (UTC).")] = None,
+    data: DataOption = None,
+    ledger: LedgerOption = "sqlite:///paper.db",
+    tracking_uri: TrackingOption = None,
+) -> None:
+    """Champion vs challenger on the same bars, recorded; the promotion decision with evidence
+    (with --model: logged to MLflow, and a promotion moves the champion alias)."""
+    from edgecraft.pipeline.flows import paper_flow
+    from edgecraft.pipeline.paper import paper_ab
+
+    try:
+        if model is not None:
+            evidence = paper_flow(model, data, start, end, tracking_uri, ledger)
+        elif champion is not None and challenger is not None:
+            evidence = paper_ab(champion, challenger, data, start, end, ledger)
+        else:
+            raise ConfigError("give --model NAME, or both --champion and --challenger")
+    except (DataError, ConfigError, ValueError) as exc:
+        raise _fail(exc) from exc
+    out_console.print(json.dumps(evidence, indent=1, default=str), highlight=False)
+
+
+@app.command()
+def retrain(
+    config: Annotated[Path, typer.Option(help="YAML RunConfig of the model.")],
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path("artifacts"),
+    end: Annotated[str | None, typer.Option(help="Last bar to train on.")] = None,
+    tracking_uri: TrackingOption = None,
+) -> None:
+    """Train a challenger (Prefect flow, embedded) and register it under the alias challenger."""
+
+    from edgecraft.pipeline.flows import retrain_flow
+
+    try:
+        result = retrain_flow(config, data, out, tracking_uri, end)
+    except (DataError, ConfigError, ValueError) as exc:
+        raise _fail(exc) from exc
+    out_console.print(json.dumps(result), highlight=False)
+
+
+@app.command()
+def cycle(
+    config: Annotated[Path, typer.Option(help="YAML RunConfig of the model.")],
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for drift reports and runs.")] = Path("ops"),
+    now: Annotated[str | None, typer.Option(help="A replay's present (default: live).")] = None,
+    paper_days: Annotated[int, typer.Option(help="Days a challenger trades on paper.")] = 30,
+    ledger: LedgerOption = "sqlite:///paper.db",
+    tracking_uri: TrackingOption = None,
+    cron: Annotated[
+        str | None, typer.Option(help="Serve the cycle on this cron schedule instead.")
+    ] = None,
+) -> None:
+    """One step of monitor → retrain → paper A/B → promotion (--cron: on a schedule)."""
+
+    from edgecraft.pipeline.flows import cycle_deployment, cycle_flow, serve_flows
+
+    try:
+        if cron is not None:
+            deployment = cycle_deployment(config, data, out, cron, paper_days, tracking_uri, ledger)
+            serve_flows(deployment)
+            return
+        steps = cycle_flow(config, data, out, now, paper_days, tracking_uri, ledger)
+    except (DataError, ConfigError, ValueError) as exc:
+        raise _fail(exc) from exc
+    out_console.print(json.dumps(steps, indent=1, default=str), highlight=False)
+
+
+def _resolve_run(run_dir: Path | None, model: str | None, tracking_uri: str | None) -> Path:
+    """--run, or the run folder a registered model alias (NAME@ALIAS) points at."""
+    if (run_dir is None) == (model is None):
+        raise ConfigError("give exactly one of --run DIR or --model NAME@ALIAS")
+    if run_dir is not None:
+        return run_dir
+    from edgecraft.pipeline.tracking import fetch_run
+
+    name, _, alias = model.partition("@")
+    if not name or not alias:
+        raise ConfigError(
+            f"--model must be NAME@ALIAS (e.g. edgecraft-default@champion), was {model!r}"
+        )
+    return fetch_run(name, alias, tracking_uri)
 
 
 def _print_metrics(folder: Path) -> None:

@@ -132,3 +132,51 @@ def rolling_ic(score: pd.Series, realized: pd.Series, window: int) -> pd.Series:
     """Pearson IC of scores against realized returns over the last `window` rows (IC decay)."""
     frame = pd.DataFrame({"s": score, "r": realized}).dropna()
     return frame["s"].rolling(window).corr(frame["r"]).rename("ic")
+
+
+@dataclass(frozen=True)
+class DailyShift:
+    """A once-a-day test for a level shift in any feature.
+
+    The reference gives each feature's mean and the standard deviation of its *daily* means
+    (rows pooled over symbols), so autocorrelation and co-movement across symbols widen the band
+    as they should. A day alarms when |z| of its mean exceeds the Bonferroni threshold that keeps
+    the chance of any false alarm on a stationary day at `false_alarm` (two-sided, Gaussian).
+    The default 2 % leaves room for the reference's own estimation error and fat tails under
+    the 5 %-of-days budget.
+    """
+
+    mean: pd.Series
+    std: pd.Series
+    threshold: float
+    rows_per_day: float  # days with fewer than 90 % of these rows (partial days) are not judged
+
+    @classmethod
+    def fit(cls, reference: pd.DataFrame, false_alarm: float = 0.02) -> DailyShift:
+        from scipy.stats import norm
+
+        daily = daily_means(reference)
+        rows = reference.groupby(reference.index.get_level_values("ts").floor("D")).size()
+        std = daily.std(ddof=1)
+        usable = std.index[(std > 0) & (daily.count() >= 10)]
+        z = float(norm.ppf(1.0 - false_alarm / (2 * max(len(usable), 1))))
+        return cls(daily.mean()[usable], std[usable], z, float(rows.median()))
+
+    def zscores(self, current: pd.DataFrame) -> pd.DataFrame:
+        """z of each day's mean, per feature (rows: days of `current`)."""
+        frame = current[self.mean.index]
+        rows = frame.groupby(frame.index.get_level_values("ts").floor("D")).size()
+        daily = daily_means(frame)[rows >= 0.9 * self.rows_per_day]
+        return (daily - self.mean) / self.std
+
+    def alarms(self, current: pd.DataFrame) -> pd.Series:
+        """Per day: the features whose daily mean shifted (empty list: no alarm)."""
+        z = self.zscores(current)
+        hit = z.abs() > self.threshold
+        return hit.apply(lambda row: list(row.index[row.to_numpy()]), axis=1)
+
+
+def daily_means(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean of every column per UTC day (rows of all symbols pooled)."""
+    day = frame.index.get_level_values("ts").floor("D")
+    return frame.groupby(day).mean()

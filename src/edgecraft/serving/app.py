@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import secrets
+from collections.abc import Callable
 from typing import Annotated
 
 import pandas as pd
@@ -56,8 +57,11 @@ class BarsIn(BaseModel):
     bars: list[BarIn] = Field(min_length=1, max_length=10_000)
 
 
-def create_app(service: LiveService) -> FastAPI:
-    """The HTTP shell over one LiveService."""
+def create_app(
+    service: LiveService, online_features: Callable[[list[str]], pd.DataFrame] | None = None
+) -> FastAPI:
+    """The HTTP shell over one LiveService; `online_features(symbols)` (e.g. a Feast
+    repository's online read) backs GET /features/{base}/{quote} when given."""
     app = FastAPI(
         title="edgecraft", version="0.1.0", description=f"Signals of run {service.run_id}"
     )
@@ -113,6 +117,18 @@ def create_app(service: LiveService) -> FastAPI:
         if signal is None:
             raise HTTPException(404, f"no signal yet for {symbol}")
         return signal
+
+    @app.get("/features/{base}/{quote}")
+    async def features(base: str, quote: str) -> dict:
+        """The newest feature values of a symbol from the online feature store."""
+        if online_features is None:
+            raise HTTPException(404, "no online feature store: start serve with --feast REPO")
+        symbol = f"{base}/{quote}".upper()
+        row = online_features([symbol]).loc[symbol]
+        values = {k: (None if pd.isna(v) else float(v)) for k, v in row.items()}
+        if all(v is None for v in values.values()):
+            raise HTTPException(404, f"no online features for {symbol}")
+        return {"symbol": symbol, "features": values}
 
     @app.get("/stream")
     async def stream() -> StreamingResponse:
