@@ -38,6 +38,9 @@ def test_a_run_is_logged_registered_and_served_back_by_alias(finished_run, store
     windows = client.get_metric_history(tracked.run_id, "24h.window.rank_ic")
     assert len(windows) == len(metrics["24h"]["windows"])
     artifacts = {a.path for a in client.list_artifacts(tracked.run_id)}
+    assert client.get_run(tracked.run_id).info.artifact_uri.startswith(
+        (tmp_path / "mlartifacts").as_uri()
+    )  # beside the sqlite file, or in the working directory (PostgreSQL)
     assert {"report.html", "onnx", "run", "fingerprint.json"} <= artifacts
 
     assert alias_version(tracked.model_name, CHAMPION, store) is None

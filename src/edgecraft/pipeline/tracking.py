@@ -53,6 +53,25 @@ def _client(uri: str | None) -> MlflowClient:
     return MlflowClient(resolved)
 
 
+def artifact_root(uri: str | None = None) -> Path:
+    """Where artifacts of new experiments go: `EDGECRAFT_MLFLOW_ARTIFACTS`, else `mlartifacts`
+    next to a sqlite store's file, else `./mlartifacts` (MLflow's own default, `./mlruns` in the
+    working directory, would scatter artifacts wherever a command happens to run)."""
+    if os.environ.get("EDGECRAFT_MLFLOW_ARTIFACTS"):
+        return Path(os.environ["EDGECRAFT_MLFLOW_ARTIFACTS"]).resolve()
+    resolved = tracking_uri(uri)
+    if resolved.startswith("sqlite:///"):
+        return Path(resolved.removeprefix("sqlite:///")).resolve().parent / "mlartifacts"
+    return Path("mlartifacts").resolve()
+
+
+def _experiment(client: MlflowClient, name: str, uri: str | None) -> None:
+    if client.get_experiment_by_name(name) is None:
+        folder = artifact_root(uri) / name.replace("/", "_")
+        client.create_experiment(name, artifact_location=folder.as_uri())
+    mlflow.set_experiment(name)
+
+
 def _flatten(value, prefix: str = "") -> dict[str, str]:
     if isinstance(value, dict):
         out: dict[str, str] = {}
@@ -77,7 +96,7 @@ def log_run(folder: Path, uri: str | None = None, register: bool = True) -> Trac
     metrics = json.loads((folder / "metrics.json").read_text())
     fingerprint = json.loads((folder / "fingerprint.json").read_text())
     client = _client(uri)
-    mlflow.set_experiment(f"edgecraft/{config['name']}")
+    _experiment(client, f"edgecraft/{config['name']}", uri)
     data_sha = hashlib.sha256(json.dumps(fingerprint["files"], sort_keys=True).encode())
     with mlflow.start_run(run_name=folder.name) as active:
         mlflow.log_params(_flatten(config))
@@ -150,8 +169,7 @@ def fetch_run(name: str, alias: str, uri: str | None = None, into: Path | None =
 
 def log_decision(experiment: str, evidence: dict, uri: str | None = None) -> str:
     """Log a promotion decision and its evidence as an MLflow run; returns its id."""
-    _client(uri)
-    mlflow.set_experiment(experiment)
+    _experiment(_client(uri), experiment, uri)
     with mlflow.start_run(run_name=f"decision-{evidence.get('decision', 'unknown')}") as active:
         mlflow.set_tags({f"edgecraft.{k}": str(v) for k, v in evidence.items() if k != "arms"})
         mlflow.log_metrics(_scalars(evidence, ""))
