@@ -58,6 +58,25 @@ def test_decisions_carry_their_reasons():
     assert intents["XRP/USDT"].reason == "flat signal"
 
 
+def test_a_models_size_only_shrinks_the_risk_managers_size():
+    from dataclasses import replace
+
+    risk = RiskManager(RiskConfig(kelly_fraction=0.5, max_position=0.2), cost_bps=12)
+    full = _signal("BTC/USDT", 1, 0.60)
+    intents = risk.decide(
+        T0,
+        [replace(full, size=0.25), replace(_signal("ETH/USDT", 1, 0.60), size=0.0)],
+        {s: 0.5 for s in SYMBOLS},
+    )
+    by_symbol = {i.symbol: i for i in intents}
+    assert by_symbol["BTC/USDT"].target_weight == pytest.approx(0.1 * 0.25)
+    assert "x model size 0.25" in by_symbol["BTC/USDT"].reason
+    assert by_symbol["ETH/USDT"].target_weight == 0.0
+    assert by_symbol["ETH/USDT"].reason == "rejected: the model sized it to 0"
+    with pytest.raises(ValueError, match="size"):
+        replace(full, size=1.5)
+
+
 def test_drawdown_breaker_flattens_then_cools_down_and_kill_switch():
     config = RiskConfig(max_drawdown=0.1, cooldown="2d")
     risk = RiskManager(config, cost_bps=12)

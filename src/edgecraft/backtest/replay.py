@@ -55,7 +55,7 @@ def replay(
     let the engine decide on that bar's model outputs, and queue the intents for the next bar.
 
     `scored` is indexed (ts, symbol) with p_up, close, atr and atr_rel (the model outputs and the
-    features the decision reads).
+    features the decision reads), and optionally size (the model's own sizing in [0, 1]).
     """
     n_bars, n_symbols = market.close.shape
     orders = Orders(n_bars, n_symbols)
@@ -66,6 +66,7 @@ def replay(
     when = ordered.index.get_level_values("ts").as_unit("ns").asi8
     names = np.asarray(ordered.index.get_level_values("symbol"))
     values = {k: ordered[k].to_numpy(dtype=np.float64) for k in ("p_up", "close", "atr", "atr_rel")}
+    size = ordered["size"].to_numpy(dtype=np.float64) if "size" in ordered else None
     bounds = (
         np.searchsorted(when, market.ts, side="left"),
         np.searchsorted(when, market.ts, side="right"),
@@ -86,6 +87,7 @@ def replay(
             values["close"][a:b],
             values["atr"][a:b],
             values["atr_rel"][a:b],
+            None if size is None else size[a:b],
         )
         for intent in decision.intents:
             reasons[intent.reason] += 1

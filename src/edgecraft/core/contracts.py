@@ -48,10 +48,15 @@ class Signal:
     target: float | None  # take-profit price; None when FLAT
     stop: float | None  # stop-loss price; None when FLAT
     model_id: str
+    # the model's own sizing (e.g. an RL agent's), in [0, 1]: the risk manager may shrink a
+    # position by it, never grow one
+    size: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence must be in [0, 1], was {self.confidence}")
+        if not 0.0 <= self.size <= 1.0:
+            raise ValueError(f"size must be in [0, 1], was {self.size}")
         if self.direction == Direction.FLAT:
             if self.target is not None or self.stop is not None:
                 raise ValueError("a FLAT signal has no target or stop")

@@ -92,8 +92,11 @@ class Engine:
             )
         return decisions
 
-    def decide(self, ts: pd.Timestamp, symbols: list[str], p_up, close, atr, atr_rel) -> Decision:
-        """Signal rule and risk manager for the model outputs of one bar close."""
+    def decide(
+        self, ts: pd.Timestamp, symbols: list[str], p_up, close, atr, atr_rel, size=None
+    ) -> Decision:
+        """Signal rule and risk manager for the model outputs of one bar close (`size`: the
+        model's own sizing per symbol, e.g. an RL agent's; None = full)."""
         signals = make_signals(
             ts,
             symbols,
@@ -105,6 +108,7 @@ class Engine:
             self.rule.min_confidence,
             self.rule.target_atr,
             self.rule.stop_atr,
+            size,
         )
         vols = {s: float(r) * self._vol_scale for s, r in zip(symbols, atr_rel, strict=True)}
         return Decision(ts, signals, self.risk.decide(ts, signals, vols))

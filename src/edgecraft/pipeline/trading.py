@@ -92,6 +92,8 @@ def simulate_trading(
             "atr_rel": X[atr_rel_col].reindex(index).astype(float),
         }
     )
+    if "size" in predictions:  # the model's own sizing (RL agent, confidence ramp)
+        scored["size"] = predictions["size"].astype(float)
     symbols = sorted(index.get_level_values("symbol").unique())
     start = index.get_level_values("ts").min()
     window = bars[bars.index.get_level_values("ts") >= start]

@@ -146,6 +146,11 @@ class RiskManager:
         rule = "kelly" if size == kelly else "vol target" if size == by_vol else "max position"
         if size <= 0:
             return 0.0, "rejected: no Kelly edge"
+        if signal.size < 1.0:
+            if signal.size == 0.0:
+                return 0.0, "rejected: the model sized it to 0"
+            size *= signal.size
+            rule += f" x model size {signal.size:.2f}"
         return int(signal.direction) * size, f"accepted: sized by {rule} ({size:.4f})"
 
     def _apply_limits(self, targets: dict[str, float], reasons: dict[str, str]) -> None:

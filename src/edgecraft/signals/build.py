@@ -71,9 +71,12 @@ def make_signals(
     min_confidence: float,
     target_atr: float,
     stop_atr: float,
+    size=None,
 ) -> list[Signal]:
-    """Live Signal records for one bar close, by the same rule (`levels`) as `build_signals`."""
+    """Live Signal records for one bar close, by the same rule (`levels`) as `build_signals`;
+    `size` (optional, per symbol, in [0, 1]) is the model's own sizing."""
     entry = np.asarray(entry, dtype=np.float64)
+    sizes = np.ones(len(symbols)) if size is None else np.clip(np.nan_to_num(size), 0.0, 1.0)
     direction, confidence, target, stop = levels(
         p_up, entry, atr, min_confidence, target_atr, stop_atr
     )
@@ -91,6 +94,7 @@ def make_signals(
                 target=None if flat else float(target[k]),
                 stop=None if flat else float(stop[k]),
                 model_id=model_id,
+                size=float(sizes[k]),
             )
         )
     return out
