@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -223,13 +224,28 @@ def run(
     ),
     tracking_uri: TrackingOption = None,
     track: Annotated[bool, typer.Option(help="Log to MLflow and register a version.")] = True,
+    executor: Annotated[str, typer.Option(help="Where windows run: local or dask.")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler (tcp://host:8786); default: a LocalCluster.")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.")] = 2,
+    resume: Annotated[
+        Path | None, typer.Option(help="An interrupted run folder to finish.")
+    ] = None,
 ) -> None:
     """Train with purged walk-forward, emit signals, measure them; write a run folder."""
+    from edgecraft.pipeline.executor import make_executor
+
     try:
         settings = load_run_config(config)
-    except ConfigError as exc:
+        pool = make_executor(executor, scheduler, workers)
+    except (ConfigError, ValueError) as exc:
         raise _fail(exc) from exc
-    folder = _with_progress(run_experiment, settings, data, out)
+    try:
+        flow = functools.partial(run_experiment, executor=pool, resume=resume)
+        folder = _with_progress(flow, settings, data, out)
+    finally:
+        pool.close()
     out_console.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)
     if track:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 
 from edgecraft.pipeline.artifacts import fingerprint, load_run, save_run, seal, write_json
 from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.executor import LocalExecutor
 from edgecraft.pipeline.report import horizon_figure, write_report
 from edgecraft.pipeline.run import (
     Prepared,
@@ -80,19 +82,44 @@ def _finish(
 
 
 def run_experiment(
-    config: RunConfig, data: Path | None, out: Path, progress: Progress | None = None
+    config: RunConfig,
+    data: Path | None,
+    out: Path,
+    progress: Progress | None = None,
+    executor=None,
+    resume: Path | None = None,
 ) -> Path:
-    """Features, labels, purged walk-forward, signals, metrics; then a final model per horizon."""
+    """Features, labels, purged walk-forward, signals, metrics; then a final model per horizon.
+
+    The walk-forward windows run as units on `executor` (default: this process), each
+    checkpointed in the run folder's `units/` until the run is sealed; `resume` continues an
+    interrupted run folder from its finished units."""
     prepared: Prepared = prepare(config, data, progress)
-    folder = _run_folder(out, config)
+    if resume is not None:
+        if (resume / "checksums.json").exists():
+            raise ValueError(f"{resume} is a finished run: nothing to resume")
+        if not (resume / "units").is_dir():
+            raise ValueError(f"{resume} has no units/ checkpoint folder to resume from")
+        folder = resume
+    else:
+        folder = _run_folder(out, config)
+    executor = executor or LocalExecutor()
     # the resolved config names the pairs it trained on: serving accepts exactly those
     config = config.model_copy(update={"symbols": prepared.symbols})
     results, metrics, models = {}, {}, {}
     for horizon in config.label.horizons:
         labels = make_labels(config, prepared.bars, prepared.X, horizon)
         fitter = make_fitter(config, prepared.bars, prepared.X, labels, horizon)
-        following = next_bar_returns(prepared.bars, prepared.X.index)
-        predictions = walk_forward(config, prepared.X, labels, horizon, progress, fitter, following)
+        predictions = walk_forward(
+            config,
+            prepared.X,
+            labels,
+            horizon,
+            progress,
+            executor=executor,
+            bars=prepared.bars,
+            checkpoint=folder / "units",
+        )
         frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
         results[horizon] = frame
         metrics[horizon] = evaluate_horizon(config, frame, horizon)
@@ -113,6 +140,7 @@ def run_experiment(
     )
     trading = _trade(folder, config, prepared, results, models)
     _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}", trading)
+    shutil.rmtree(folder / "units", ignore_errors=True)  # the predictions now hold them
     seal(folder)
     return folder
 

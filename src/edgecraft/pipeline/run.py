@@ -138,22 +138,8 @@ def predict_rows(
     return part
 
 
-def walk_forward(
-    config: RunConfig,
-    X: pd.DataFrame,
-    labels: pd.DataFrame,
-    horizon: str,
-    progress: Progress | None = None,
-    fitter: Fitter | None = None,
-    following: pd.Series | None = None,
-) -> pd.DataFrame:
-    """Out-of-sample score and P(up) for every test row, each from a model trained before it.
-
-    `following`: next-bar returns, for an ensemble's sizing agent (its state tracks its P&L)."""
-    if fitter is None:
-        if config.ensemble is not None:
-            raise ValueError("an ensemble walk-forward needs make_fitter(config, bars, ...)")
-        fitter = make_fitter(config, pd.DataFrame(), X, labels, horizon)
+def windows_of(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> tuple:
+    """The usable rows and the validation windows over them."""
     rows = usable_rows(config, X, labels)
     settings = config.validation.model_dump()
     splitter = (
@@ -165,9 +151,56 @@ def walk_forward(
     windows = list(splitter.split(ts, labels["t1"].iloc[rows]))
     if not windows:
         raise ValueError("no walk-forward window fits the data: shorten min_train/test_length")
+    return rows, windows, settings["method"] == "walk_forward"
+
+
+def _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint) -> pd.DataFrame:
+    from edgecraft.pipeline.executor import Unit, run_unit
+
+    rows, windows, purged = windows_of(config, X, labels)
+    units = [
+        Unit(horizon, w.number, rows[w.train], rows[w.test], w.test_start if purged else None)
+        for w in windows
+    ]
+    shared = {
+        "config": config,
+        "X": X,
+        "labels": labels,
+        "bars": bars if bars is not None else pd.DataFrame(),
+        "checkpoint": None if checkpoint is None else str(checkpoint),
+    }
+    if config.ensemble is not None and bars is None:
+        raise ValueError("an ensemble walk-forward on an executor needs the bars")
+    return pd.concat(executor.map(run_unit, units, shared))
+
+
+def walk_forward(
+    config: RunConfig,
+    X: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: str,
+    progress: Progress | None = None,
+    fitter: Fitter | None = None,
+    following: pd.Series | None = None,
+    executor=None,
+    bars: pd.DataFrame | None = None,
+    checkpoint: Path | None = None,
+) -> pd.DataFrame:
+    """Out-of-sample score and P(up) for every test row, each from a model trained before it.
+
+    `following`: next-bar returns, for an ensemble's sizing agent (its state tracks its P&L).
+    With an `executor` (pipeline.executor) each window is a unit run there, from `bars` and the
+    config alone (no `fitter`), checkpointed in `checkpoint` when given."""
+    if executor is not None:
+        return _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint)
+    if fitter is None:
+        if config.ensemble is not None:
+            raise ValueError("an ensemble walk-forward needs make_fitter(config, bars, ...)")
+        fitter = make_fitter(config, pd.DataFrame(), X, labels, horizon)
+    rows, windows, purged = windows_of(config, X, labels)
     parts = []
     for i, window in enumerate(windows):
-        until = window.test_start if settings["method"] == "walk_forward" else None
+        until = window.test_start if purged else None
         fitted = fitter(rows[window.train], until)
         part = predict_rows(fitted, X, rows[window.test], following).assign(window=window.number)
         parts.append(part)

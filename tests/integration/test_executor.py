@@ -1,0 +1,94 @@
+"""The executor seam: Dask gives the local executor's results; an interrupted run resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import psutil
+import yaml
+from typer.testing import CliRunner
+
+from edgecraft.cli.main import app
+from edgecraft.pipeline.config import RunConfig
+from edgecraft.pipeline.executor import DaskExecutor, LocalExecutor
+from edgecraft.pipeline.run import make_labels, prepare, walk_forward
+
+SMALL = {
+    "name": "executor",
+    "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+    "start": "2023-01-01",
+    "end": "2024-06-30",
+    "features": {"timeframes": ["1h", "4h"]},
+    "label": {"horizons": ["24h"]},
+    "model": {"name": "lgbm", "params": {"n_estimators": 30, "min_child_samples": 300}},
+    "validation": {"test_length": "90d", "min_train": "240d"},
+}
+
+
+def _children() -> set[int]:
+    """Child processes, less Python's own multiprocessing resource tracker (it lives as long as
+    the interpreter, whoever started it)."""
+    return {
+        p.pid
+        for p in psutil.Process().children(recursive=True)
+        if "resource_tracker" not in " ".join(p.cmdline())
+    }
+
+
+def test_dask_run_gives_the_local_metrics_and_leaves_no_process(layout, tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(SMALL))
+    before = _children()
+    folders = {}
+    for executor in ("local", "dask"):
+        out = tmp_path / executor
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                "--config",
+                str(config),
+                "--data",
+                str(layout.root),
+                "--out",
+                str(out),
+                "--no-track",
+                "--executor",
+                executor,
+                "--workers",
+                "2",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        (folders[executor],) = list(out.iterdir())
+    local, dask = (json.loads((folders[k] / "metrics.json").read_text()) for k in ("local", "dask"))
+    assert local["horizons"] == dask["horizons"]
+    assert local["backtest"] == dask["backtest"]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(folders["local"] / "predictions_24h.parquet"),
+        pd.read_parquet(folders["dask"] / "predictions_24h.parquet"),
+    )
+    assert not (folders["dask"] / "units").exists()  # checkpoints go once the run is sealed
+    assert _children() <= before  # the LocalCluster is closed with its workers
+
+
+def test_an_interrupted_walk_forward_resumes_from_its_finished_units(layout, tmp_path):
+    config = RunConfig(**SMALL)
+    prepared = prepare(config, layout.root)
+    labels = make_labels(config, prepared.bars, prepared.X, "24h")
+    units = tmp_path / "units"
+    args = (config, prepared.X, labels, "24h")
+    first = walk_forward(*args, executor=LocalExecutor(), bars=prepared.bars, checkpoint=units)
+    files = sorted(units.glob("*.parquet"))
+    assert len(files) == first["window"].nunique() >= 3
+    files[-1].unlink()  # the run died before its last unit finished
+    kept = {p: p.stat().st_mtime_ns for p in files[:-1]}
+    executor = DaskExecutor(workers=1)
+    try:
+        again = walk_forward(*args, executor=executor, bars=prepared.bars, checkpoint=units)
+    finally:
+        executor.close()
+    pd.testing.assert_frame_equal(first, again)
+    assert {p: p.stat().st_mtime_ns for p in files[:-1]} == kept  # read back, not recomputed
+    assert files[-1].exists()
