@@ -9,6 +9,7 @@ written there (atomically) and an interrupted run resumes from the finished unit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -64,12 +65,29 @@ def run_unit(
     return part
 
 
+@functools.lru_cache(maxsize=4)
+def _builder(root: str, features_json: str, market: str):
+    """One feature builder per worker process and configuration (its kernels compile once)."""
+    from edgecraft.data.layout import DataLayout
+    from edgecraft.features.config import FeaturesConfig
+    from edgecraft.pipeline.features import FeatureBuilder
+
+    return FeatureBuilder(
+        DataLayout(Path(root)), FeaturesConfig.model_validate_json(features_json), market
+    )
+
+
+def build_symbol(symbol: str, bars: pd.DataFrame, root: str, features, market: str) -> pd.DataFrame:
+    """The feature frame of one symbol (a unit of a distributed feature build)."""
+    return _builder(root, features.model_dump_json(), market).build(bars, symbol)
+
+
 class LocalExecutor:
     """Units one after another in this process (the default; results are the reference)."""
 
     name = "local"
 
-    def map(self, fn: Callable, units: list[Unit], shared: dict) -> list[pd.DataFrame]:
+    def map(self, fn: Callable, units: list, shared: dict) -> list[pd.DataFrame]:
         return [fn(unit, **shared) for unit in units]
 
     def close(self) -> None:
@@ -98,7 +116,9 @@ class DaskExecutor:
             )
             self.client = Client(self.cluster)
 
-    def map(self, fn: Callable, units: list[Unit], shared: dict) -> list[pd.DataFrame]:
+    def map(self, fn: Callable, units: list, shared: dict) -> list[pd.DataFrame]:
+        """fn(unit, **shared) for every unit, in order; frames in `shared` go to each worker
+        once (scatter), a unit whose worker dies is retried twice."""
         scattered = {
             k: self.client.scatter(v, broadcast=True) if isinstance(v, pd.DataFrame) else v
             for k, v in shared.items()

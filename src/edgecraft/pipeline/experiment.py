@@ -94,7 +94,8 @@ def run_experiment(
     The walk-forward windows run as units on `executor` (default: this process), each
     checkpointed in the run folder's `units/` until the run is sealed; `resume` continues an
     interrupted run folder from its finished units."""
-    prepared: Prepared = prepare(config, data, progress)
+    executor = executor or LocalExecutor()
+    prepared: Prepared = prepare(config, data, progress, executor)
     if resume is not None:
         if (resume / "checksums.json").exists():
             raise ValueError(f"{resume} is a finished run: nothing to resume")
@@ -103,7 +104,6 @@ def run_experiment(
         folder = resume
     else:
         folder = _run_folder(out, config)
-    executor = executor or LocalExecutor()
     # the resolved config names the pairs it trained on: serving accepts exactly those
     config = config.model_copy(update={"symbols": prepared.symbols})
     results, metrics, models = {}, {}, {}

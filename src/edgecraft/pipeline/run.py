@@ -40,8 +40,11 @@ class Prepared:
     funding: dict[str, pd.Series]  # perpetual funding rates (perp market only)
 
 
-def prepare(config: RunConfig, data: Path | None, progress: Progress | None = None) -> Prepared:
-    """Load validated bars and build the feature matrix of every symbol."""
+def prepare(
+    config: RunConfig, data: Path | None, progress: Progress | None = None, executor=None
+) -> Prepared:
+    """Load validated bars and build the feature matrix of every symbol (one unit per symbol
+    on `executor` when given; the bars reach its workers once)."""
     layout = DataLayout(data or default_data_dir())
     builder = FeatureBuilder(layout, config.features, config.market)
     symbols = config.symbols or builder.symbols()
@@ -52,11 +55,22 @@ def prepare(config: RunConfig, data: Path | None, progress: Progress | None = No
         ts = bars.index.get_level_values("ts")
     if config.end:
         bars = bars[ts <= pd.Timestamp(config.end, tz="UTC")]
-    frames = []
-    for i, symbol in enumerate(symbols):
-        frames.append(builder.build(bars, symbol))
-        if progress:
-            progress(f"features {symbol}", i + 1, len(symbols))
+    if executor is not None and executor.name != "local":
+        from edgecraft.pipeline.executor import build_symbol
+
+        shared = {
+            "bars": bars,
+            "root": str(layout.root),
+            "features": config.features,
+            "market": config.market,
+        }
+        frames = executor.map(build_symbol, list(symbols), shared)
+    else:
+        frames = []
+        for i, symbol in enumerate(symbols):
+            frames.append(builder.build(bars, symbol))
+            if progress:
+                progress(f"features {symbol}", i + 1, len(symbols))
     X = pd.concat(frames).sort_index()
     files = [
         p
