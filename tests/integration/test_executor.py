@@ -92,3 +92,31 @@ def test_an_interrupted_walk_forward_resumes_from_its_finished_units(layout, tmp
     pd.testing.assert_frame_equal(first, again)
     assert {p: p.stat().st_mtime_ns for p in files[:-1]} == kept  # read back, not recomputed
     assert files[-1].exists()
+
+
+def test_search_counts_every_trial_and_keeps_the_best(layout, tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump({**SMALL, "trials": 2}))
+    out = tmp_path / "search"
+    result = CliRunner().invoke(
+        app,
+        [
+            "search",
+            "--config",
+            str(config),
+            "--data",
+            str(layout.root),
+            "--out",
+            str(out),
+            "--trials",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "search.json").read_text())
+    values = [t["value"] for t in summary["trials"]]
+    assert len(values) == 3 and len({json.dumps(t["params"]) for t in summary["trials"]}) == 3
+    assert summary["best"]["value"] == max(values)
+    best = RunConfig(**yaml.safe_load((out / "best.yaml").read_text()))
+    assert best.trials == 2 + 3  # earlier tries plus every trial of this search
+    assert best.model.params["num_leaves"] == summary["best"]["params"]["num_leaves"]

@@ -262,6 +262,48 @@ def run(
 
 
 @app.command()
+def search(
+    config: Annotated[Path, typer.Option(help="YAML RunConfig whose model is tuned.")],
+    trials: Annotated[int, typer.Option(help="Optuna trials (each a full walk-forward).")] = 20,
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for search.json and best.yaml.")] = Path(
+        "search"
+    ),
+    metric: Annotated[str, typer.Option(help="OOS metric to maximize.")] = (
+        "cross_sectional_rank_ic"
+    ),
+    executor: Annotated[str, typer.Option(help="Where windows run: local or dask.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.")] = 2,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL (resume or share a study).")
+    ] = None,
+) -> None:
+    """Tune the model with Optuna over purged walk-forwards; best.yaml counts every trial."""
+    from edgecraft.pipeline.executor import make_executor
+    from edgecraft.pipeline.search import search as run_search
+
+    try:
+        settings = load_run_config(config)
+        pool = make_executor(executor, scheduler, workers)
+    except (ConfigError, ValueError) as exc:
+        raise _fail(exc) from exc
+    try:
+        summary = run_search(settings, data, out, trials, pool, metric, storage)
+    except (DataError, ConfigError, ValueError) as exc:
+        raise _fail(exc) from exc
+    finally:
+        pool.close()
+    best = summary["best"]
+    out_console.print(
+        f"best trial {best['number']}: {metric} {best['value']:.4f} {best['params']}; "
+        f"{out / 'best.yaml'} counts {summary['trials_counted_in_dsr']} trials for the DSR",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
 def backtest(
     run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
     start: Annotated[str, typer.Option(help="First bar (UTC) to score.")],
