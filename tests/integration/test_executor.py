@@ -120,3 +120,31 @@ def test_search_counts_every_trial_and_keeps_the_best(layout, tmp_path):
     best = RunConfig(**yaml.safe_load((out / "best.yaml").read_text()))
     assert best.trials == 2 + 3  # earlier tries plus every trial of this search
     assert best.model.params["num_leaves"] == summary["best"]["params"]["num_leaves"]
+
+
+def test_lightgbm_trains_across_the_cluster_when_the_config_says_so(layout, tmp_path):
+    config = tmp_path / "dask-lgbm.yaml"
+    config.write_text(yaml.safe_dump({**SMALL, "model": {**SMALL["model"], "name": "lgbm_dask"}}))
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--config",
+            str(config),
+            "--data",
+            str(layout.root),
+            "--out",
+            str(out),
+            "--no-track",
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = list(out.iterdir())
+    metrics = json.loads((folder / "metrics.json").read_text())["horizons"]["24h"]
+    assert metrics["rank_ic"] is not None and len(metrics["windows"]) >= 3
+    assert json.loads((folder / "onnx_export.json").read_text())["24h"] == "ok"

@@ -39,9 +39,25 @@ def toy():
     return X, ret, weight
 
 
+@pytest.fixture(scope="module")
+def cluster():
+    """A 2-worker Dask cluster for the models that train across one (closed afterwards)."""
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_model_contract(name, toy):
+def test_model_contract(name, toy, request):
     X, ret, weight = toy
+    if getattr(MODELS[name], "distributed", False):
+        request.getfixturevalue("cluster")
     model = MODELS[name](**fast(name))
     y = (ret > 0).astype(int) if model.is_classifier else ret
     assert model.fit(X, y, weight) is model
@@ -57,7 +73,11 @@ def test_model_contract(name, toy):
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(score(clone, X), s)
     again = MODELS[name](**fast(name)).fit(X, y, weight)
-    np.testing.assert_array_equal(score(again, X), s)  # deterministic given the seed
+    if getattr(MODELS[name], "distributed", False):
+        # data-parallel training depends on which worker holds which rows: close, not equal
+        assert np.corrcoef(score(again, X), s)[0, 1] > 0.9
+    else:
+        np.testing.assert_array_equal(score(again, X), s)  # deterministic given the seed
     assert lookback(model) >= 1
     importance = model.feature_importance()
     if lookback(model) == 1:  # tabular models explain themselves by gain

@@ -12,6 +12,7 @@ class _Trees:
     """Shared hyperparameters; subclasses build the library's estimator in `_estimator`."""
 
     is_classifier = True
+    distributed = False  # True: trains across the Dask cluster of the current client
 
     def __init__(
         self,
@@ -47,10 +48,11 @@ class _Trees:
             self.classes_, target = np.unique(target, return_inverse=True)
             if len(self.classes_) < 2:
                 raise ValueError(f"need at least two classes to fit, found {self.classes_}")
-        self.estimator_ = self._estimator().fit(
-            X.to_numpy(np.float32), target, sample_weight=weight
-        )
+        self.estimator_ = self._fit_estimator(X.to_numpy(np.float32), target, weight)
         return self
+
+    def _fit_estimator(self, matrix: np.ndarray, target: np.ndarray, weight):
+        return self._estimator().fit(matrix, target, sample_weight=weight)
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
         return X[self.columns_].to_numpy(np.float32)
@@ -164,3 +166,53 @@ class XGBoostRegressor(XGBoostClassifier):
 
     def _estimator(self) -> xgb.XGBRegressor:
         return xgb.XGBRegressor(**self._xgb_params())
+
+
+def _on_cluster(matrix: np.ndarray, target: np.ndarray, weight, name: str):
+    """The current Dask client and the training data as dask arrays spread over its workers."""
+    import dask.array as da
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError as exc:
+        raise ValueError(f"{name} trains on a Dask cluster: run with --executor dask") from exc
+    parts = max(len(client.scheduler_info()["workers"]), 1)
+    chunk = -(-len(matrix) // parts)
+    weight = np.ones(len(matrix)) if weight is None else weight
+    arrays = (
+        da.from_array(matrix, chunks=(chunk, -1)),
+        da.from_array(np.asarray(target), chunks=chunk),
+        da.from_array(np.asarray(weight, dtype=np.float64), chunks=chunk),
+    )
+    return client, client.persist(arrays)
+
+
+class DaskLightGBMClassifier(LightGBMClassifier):
+    """LightGBM trained data-parallel across the Dask cluster (`lightgbm.DaskLGBMClassifier`),
+    for training sets larger than one worker's memory; the fitted model is brought back local,
+    so scoring, importance and the ONNX export are those of LightGBMClassifier."""
+
+    distributed = True
+
+    def _fit_estimator(self, matrix, target, weight):
+        client, (X, y, w) = _on_cluster(matrix, target, weight, "lgbm_dask")
+        model = lgb.DaskLGBMClassifier(client=client, **self._lgb_params())
+        return model.fit(X, y, sample_weight=w).to_local()
+
+
+class DaskXGBoostClassifier(XGBoostClassifier):
+    """XGBoost trained across the Dask cluster (`xgboost.dask`), brought back as a local model."""
+
+    distributed = True
+
+    def _fit_estimator(self, matrix, target, weight):
+        import xgboost.dask
+
+        client, (X, y, w) = _on_cluster(matrix, target, weight, "xgb_dask")
+        model = xgboost.dask.DaskXGBClassifier(**self._xgb_params())
+        model.client = client
+        model.fit(X, y, sample_weight=w)
+        local = xgb.XGBClassifier(**self._xgb_params())
+        local.load_model(bytearray(model.get_booster().save_raw("json")))
+        return local

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.models.gbdt import (
+    DaskLightGBMClassifier,
+    DaskXGBoostClassifier,
     LightGBMClassifier,
     LightGBMRegressor,
     XGBoostClassifier,
@@ -18,6 +20,8 @@ MODELS: dict[str, type] = {
     "lgbm_reg": LightGBMRegressor,
     "xgb": XGBoostClassifier,
     "xgb_reg": XGBoostRegressor,
+    "lgbm_dask": DaskLightGBMClassifier,
+    "xgb_dask": DaskXGBoostClassifier,
     "lstm": LSTMClassifier,
     "transformer": TransformerClassifier,
 }

@@ -16,6 +16,7 @@ from edgecraft.labels.forward import forward_returns
 from edgecraft.labels.triple_barrier import triple_barrier
 from edgecraft.labels.weights import uniqueness
 from edgecraft.metrics.evaluation import evaluate, per_window
+from edgecraft.models.registry import MODELS
 from edgecraft.pipeline.config import RunConfig, atr_columns
 from edgecraft.pipeline.ensemble import fit_ensemble, horizons_needed
 from edgecraft.pipeline.features import FeatureBuilder
@@ -169,7 +170,7 @@ def windows_of(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> tupl
 
 
 def _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint) -> pd.DataFrame:
-    from edgecraft.pipeline.executor import Unit, run_unit
+    from edgecraft.pipeline.executor import LocalExecutor, Unit, run_unit
 
     rows, windows, purged = windows_of(config, X, labels)
     units = [
@@ -185,6 +186,14 @@ def _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint) 
     }
     if config.ensemble is not None and bars is None:
         raise ValueError("an ensemble walk-forward on an executor needs the bars")
+    names = (
+        [config.model.name]
+        if config.ensemble is None
+        else [m.name for m in config.ensemble.members]
+    )
+    if any(getattr(MODELS[n], "distributed", False) for n in names):
+        # the model itself trains across the cluster: the units run here, on its client
+        executor = LocalExecutor()
     return pd.concat(executor.map(run_unit, units, shared))
 
 
