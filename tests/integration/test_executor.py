@@ -57,7 +57,7 @@ def test_dask_run_gives_the_local_metrics_and_leaves_no_process(layout, tmp_path
                 "--executor",
                 executor,
                 "--workers",
-                "2",
+                "1" if executor == "local" else "2",
             ],
         )
         assert result.exit_code == 0, result.output
@@ -92,6 +92,20 @@ def test_an_interrupted_walk_forward_resumes_from_its_finished_units(layout, tmp
     pd.testing.assert_frame_equal(first, again)
     assert {p: p.stat().st_mtime_ns for p in files[:-1]} == kept  # read back, not recomputed
     assert files[-1].exists()
+    pooled = walk_forward(*args, executor=LocalExecutor(workers=2), bars=prepared.bars)
+    pd.testing.assert_frame_equal(first, pooled)  # local processes: the same numbers
+
+
+def test_resume_refuses_what_it_cannot_continue(layout, tmp_path, finished_run):
+    config = tmp_path / "small.yaml"
+    config.write_text(yaml.safe_dump(SMALL))
+    base = ["run", "--config", str(config), "--data", str(layout.root), "--no-track"]
+    finished = CliRunner().invoke(app, [*base, "--resume", str(finished_run)])
+    assert finished.exit_code == 1 and "finished run" in finished.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = CliRunner().invoke(app, [*base, "--resume", str(empty)])
+    assert missing.exit_code == 1 and "no units/" in missing.output
 
 
 def test_search_counts_every_trial_and_keeps_the_best(layout, tmp_path):

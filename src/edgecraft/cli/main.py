@@ -228,7 +228,9 @@ def run(
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler (tcp://host:8786); default: a LocalCluster.")
     ] = None,
-    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (local) or LocalCluster workers (dask).")
+    ] = 1,
     resume: Annotated[
         Path | None, typer.Option(help="An interrupted run folder to finish.")
     ] = None,
@@ -274,7 +276,9 @@ def search(
     ),
     executor: Annotated[str, typer.Option(help="Where windows run: local or dask.")] = "local",
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    workers: Annotated[int, typer.Option(help="Workers of the LocalCluster.")] = 2,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (local) or LocalCluster workers (dask).")
+    ] = 1,
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL (resume or share a study).")
     ] = None,

@@ -83,12 +83,21 @@ def build_symbol(symbol: str, bars: pd.DataFrame, root: str, features, market: s
 
 
 class LocalExecutor:
-    """Units one after another in this process (the default; results are the reference)."""
+    """Units on this machine: one after another in this process (`workers=1`, the default and
+    the reference), or over `workers` processes (joblib's loky pool)."""
 
     name = "local"
 
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
     def map(self, fn: Callable, units: list, shared: dict) -> list[pd.DataFrame]:
-        return [fn(unit, **shared) for unit in units]
+        if self.workers <= 1 or len(units) <= 1:
+            return [fn(unit, **shared) for unit in units]
+        from joblib import Parallel, delayed
+
+        pool = Parallel(n_jobs=self.workers, backend="loky", max_nbytes=None)
+        return pool(delayed(fn)(unit, **shared) for unit in units)
 
     def close(self) -> None:
         pass
@@ -134,9 +143,13 @@ class DaskExecutor:
             self.cluster.close()
 
 
-def make_executor(name: str = "local", scheduler: str | None = None, workers: int = 2):
+def make_executor(name: str = "local", scheduler: str | None = None, workers: int = 1):
+    """`local` (this machine; `workers` processes) or `dask` (`scheduler`, or a LocalCluster of
+    `workers` processes)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, was {workers}")
     if name == "local":
-        return LocalExecutor()
+        return LocalExecutor(workers)
     if name == "dask":
         return DaskExecutor(scheduler, workers)
     raise ValueError(f"executor must be 'local' or 'dask', was {name!r}")
