@@ -25,3 +25,4 @@ test: setup
 bench: setup
 	$(VENV)/bin/python benchmarks/bench_features.py
 	$(VENV)/bin/python benchmarks/bench_walk_forward.py
+	$(VENV)/bin/python benchmarks/bench_executor.py
