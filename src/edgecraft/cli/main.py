@@ -14,11 +14,7 @@ from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from edgecraft.core.errors import ConfigError, DataError
-from edgecraft.pipeline.checks import validate_paths
 from edgecraft.pipeline.config import load_run_config
-from edgecraft.pipeline.download import download as download_flow
-from edgecraft.pipeline.experiment import backtest_run, run_experiment
-from edgecraft.pipeline.features import build_features, load_features_config
 
 app = typer.Typer(
     add_completion=False,
@@ -67,6 +63,8 @@ def validate(
     show_gaps: Annotated[bool, typer.Option(help="List every gap, not just the count.")] = False,
 ) -> None:
     """Check data files; exit 1 with one line per problem (file, row, what is wrong)."""
+    from edgecraft.pipeline.checks import validate_paths
+
     reports = validate_paths(paths, timeframe)
     if not reports:
         err_console.print("no data files found under the given paths")
@@ -122,6 +120,8 @@ def features(
     ] = "sqlite",
 ) -> None:
     """Build the feature frame of every pair and write it as Parquet (and publish to Feast)."""
+    from edgecraft.pipeline.features import build_features, load_features_config
+
     try:
         settings = load_features_config(config)
         with Progress(
@@ -177,6 +177,8 @@ def download(
     ] = None,
 ) -> None:
     """Backfill closed bars from the exchange, resuming from the last stored bar."""
+    from edgecraft.pipeline.download import download as download_flow
+
     try:
         results = download_flow(
             data, symbols, timeframe, market, since, funding, exchange, api_base
@@ -237,6 +239,7 @@ def run(
 ) -> None:
     """Train with purged walk-forward, emit signals, measure them; write a run folder."""
     from edgecraft.pipeline.executor import make_executor
+    from edgecraft.pipeline.experiment import run_experiment
 
     try:
         settings = load_run_config(config)
@@ -315,6 +318,8 @@ def backtest(
     out: Annotated[Path, typer.Option(help="Folder for the backtest folder.")] = Path("artifacts"),
 ) -> None:
     """Apply a finished run's saved models, unchanged, to bars from --start on."""
+    from edgecraft.pipeline.experiment import backtest_run
+
     folder = _with_progress(backtest_run, run_dir, data, start, out)
     out_console.print(f"backtest folder: {folder}", highlight=False, soft_wrap=True)
     _print_metrics(folder)

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping
+
 import numpy as np
 import pandas as pd
 
-from edgecraft.models.gbdt import (
-    DaskLightGBMClassifier,
-    DaskXGBoostClassifier,
-    LightGBMClassifier,
-    LightGBMRegressor,
-    XGBoostClassifier,
-    XGBoostRegressor,
-)
-from edgecraft.models.sequence import LSTMClassifier, TransformerClassifier
-
-MODELS: dict[str, type] = {
-    "lgbm": LightGBMClassifier,
-    "lgbm_reg": LightGBMRegressor,
-    "xgb": XGBoostClassifier,
-    "xgb_reg": XGBoostRegressor,
-    "lgbm_dask": DaskLightGBMClassifier,
-    "xgb_dask": DaskXGBoostClassifier,
-    "lstm": LSTMClassifier,
-    "transformer": TransformerClassifier,
+# name -> (module, class): imported on first use, so reading a config or printing `--help`
+# does not load LightGBM, XGBoost and PyTorch
+_WHERE = {
+    "lgbm": ("edgecraft.models.gbdt", "LightGBMClassifier"),
+    "lgbm_reg": ("edgecraft.models.gbdt", "LightGBMRegressor"),
+    "xgb": ("edgecraft.models.gbdt", "XGBoostClassifier"),
+    "xgb_reg": ("edgecraft.models.gbdt", "XGBoostRegressor"),
+    "lgbm_dask": ("edgecraft.models.gbdt", "DaskLightGBMClassifier"),
+    "xgb_dask": ("edgecraft.models.gbdt", "DaskXGBoostClassifier"),
+    "lstm": ("edgecraft.models.sequence", "LSTMClassifier"),
+    "transformer": ("edgecraft.models.sequence", "TransformerClassifier"),
 }
+
+
+class _Registry(Mapping):
+    """A read-only name -> model class mapping that imports each class when first asked."""
+
+    def __init__(self, where: dict[str, tuple[str, str]]) -> None:
+        self._where = where
+
+    def __getitem__(self, name: str) -> type:
+        module, cls = self._where[name]
+        return getattr(importlib.import_module(module), cls)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+MODELS: Mapping[str, type] = _Registry(_WHERE)
 
 
 def lookback(model) -> int:
