@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import psutil
@@ -36,32 +37,28 @@ def _children() -> set[int]:
     }
 
 
+def _run(layout, settings: dict, out, executor: str, workers: int) -> Path:
+    """`edgecraft run` of `settings` on `executor`; returns the run folder."""
+    config = out.parent / f"{out.name}.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    result = CliRunner().invoke(
+        app,
+        [
+            *("run", "--config", str(config), "--data", str(layout.root), "--out", str(out)),
+            *("--no-track", "--executor", executor, "--workers", str(workers)),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = list(out.iterdir())
+    return folder
+
+
 def test_dask_run_gives_the_local_metrics_and_leaves_no_process(layout, tmp_path):
-    config = tmp_path / "small.yaml"
-    config.write_text(yaml.safe_dump(SMALL))
     before = _children()
-    folders = {}
-    for executor in ("local", "dask"):
-        out = tmp_path / executor
-        result = CliRunner().invoke(
-            app,
-            [
-                "run",
-                "--config",
-                str(config),
-                "--data",
-                str(layout.root),
-                "--out",
-                str(out),
-                "--no-track",
-                "--executor",
-                executor,
-                "--workers",
-                "1" if executor == "local" else "2",
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        (folders[executor],) = list(out.iterdir())
+    folders = {
+        executor: _run(layout, SMALL, tmp_path / executor, executor, workers)
+        for executor, workers in (("local", 1), ("dask", 2))
+    }
     local, dask = (json.loads((folders[k] / "metrics.json").read_text()) for k in ("local", "dask"))
     assert local["horizons"] == dask["horizons"]
     assert local["backtest"] == dask["backtest"]
@@ -137,28 +134,8 @@ def test_search_counts_every_trial_and_keeps_the_best(layout, tmp_path):
 
 
 def test_lightgbm_trains_across_the_cluster_when_the_config_says_so(layout, tmp_path):
-    config = tmp_path / "dask-lgbm.yaml"
-    config.write_text(yaml.safe_dump({**SMALL, "model": {**SMALL["model"], "name": "lgbm_dask"}}))
-    out = tmp_path / "runs"
-    result = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--config",
-            str(config),
-            "--data",
-            str(layout.root),
-            "--out",
-            str(out),
-            "--no-track",
-            "--executor",
-            "dask",
-            "--workers",
-            "2",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    (folder,) = list(out.iterdir())
+    settings = {**SMALL, "model": {**SMALL["model"], "name": "lgbm_dask"}}
+    folder = _run(layout, settings, tmp_path / "runs", "dask", 2)
     metrics = json.loads((folder / "metrics.json").read_text())["horizons"]["24h"]
     assert metrics["rank_ic"] is not None and len(metrics["windows"]) >= 3
     assert json.loads((folder / "onnx_export.json").read_text())["24h"] == "ok"

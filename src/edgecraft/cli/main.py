@@ -32,6 +32,13 @@ TrackingOption = Annotated[
         help="MLflow store (default sqlite:///mlflow.db; postgresql://... works).",
     ),
 ]
+ExecutorOption = Annotated[str, typer.Option(help="Where windows run: local or dask.")]
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Dask scheduler (tcp://host:8786); default: a LocalCluster.")
+]
+WorkersOption = Annotated[
+    int, typer.Option(help="Worker processes (local) or LocalCluster workers (dask).")
+]
 DataOption = Annotated[
     Path | None,
     typer.Option(
@@ -226,26 +233,17 @@ def run(
     ),
     tracking_uri: TrackingOption = None,
     track: Annotated[bool, typer.Option(help="Log to MLflow and register a version.")] = True,
-    executor: Annotated[str, typer.Option(help="Where windows run: local or dask.")] = "local",
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler (tcp://host:8786); default: a LocalCluster.")
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(help="Worker processes (local) or LocalCluster workers (dask).")
-    ] = 1,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 1,
     resume: Annotated[
         Path | None, typer.Option(help="An interrupted run folder to finish.")
     ] = None,
 ) -> None:
     """Train with purged walk-forward, emit signals, measure them; write a run folder."""
-    from edgecraft.pipeline.executor import make_executor
     from edgecraft.pipeline.experiment import run_experiment
 
-    try:
-        settings = load_run_config(config)
-        pool = make_executor(executor, scheduler, workers)
-    except (ConfigError, ValueError) as exc:
-        raise _fail(exc) from exc
+    settings, pool = _config_and_executor(config, executor, scheduler, workers)
     try:
         flow = functools.partial(run_experiment, executor=pool, resume=resume)
         folder = _with_progress(flow, settings, data, out)
@@ -277,24 +275,17 @@ def search(
     metric: Annotated[str, typer.Option(help="OOS metric to maximize.")] = (
         "cross_sectional_rank_ic"
     ),
-    executor: Annotated[str, typer.Option(help="Where windows run: local or dask.")] = "local",
-    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
-    workers: Annotated[
-        int, typer.Option(help="Worker processes (local) or LocalCluster workers (dask).")
-    ] = 1,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 1,
     storage: Annotated[
         str | None, typer.Option(help="Optuna storage URL (resume or share a study).")
     ] = None,
 ) -> None:
     """Tune the model with Optuna over purged walk-forwards; best.yaml counts every trial."""
-    from edgecraft.pipeline.executor import make_executor
     from edgecraft.pipeline.search import search as run_search
 
-    try:
-        settings = load_run_config(config)
-        pool = make_executor(executor, scheduler, workers)
-    except (ConfigError, ValueError) as exc:
-        raise _fail(exc) from exc
+    settings, pool = _config_and_executor(config, executor, scheduler, workers)
     try:
         summary = run_search(settings, data, out, trials, pool, metric, storage)
     except (DataError, ConfigError, ValueError) as exc:
@@ -476,6 +467,16 @@ def cycle(
     except (DataError, ConfigError, ValueError) as exc:
         raise _fail(exc) from exc
     out_console.print(json.dumps(steps, indent=1, default=str), highlight=False)
+
+
+def _config_and_executor(config: Path | None, executor: str, scheduler, workers: int):
+    """The run config and the executor a command asked for; a bad one ends it with exit 1."""
+    from edgecraft.pipeline.executor import make_executor
+
+    try:
+        return load_run_config(config), make_executor(executor, scheduler, workers)
+    except (ConfigError, ValueError) as exc:
+        raise _fail(exc) from exc
 
 
 def _resolve_run(run_dir: Path | None, model: str | None, tracking_uri: str | None) -> Path:

@@ -34,7 +34,8 @@ def market_arrays(frame: pd.DataFrame) -> list[dict[str, np.ndarray]]:
         part = part.sort_index(level="ts")
         r = part["next_return"].to_numpy(np.float64)
         past = pd.Series(r).shift(1)  # the return of the bar that just closed
-        vol = past.rolling(VOL_BARS, min_periods=2).std().bfill().fillna(0.01).to_numpy()
+        # the first bars have no history yet: a neutral 1 %, never a later bar's estimate
+        vol = past.rolling(VOL_BARS, min_periods=2).std().fillna(0.01).to_numpy()
         p = part["p_up"].to_numpy(np.float64)
         out.append(
             {

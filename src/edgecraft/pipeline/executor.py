@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.pipeline.config import RunConfig
+
+Done = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,13 @@ def run_unit(
     following = next_bar_returns(bars, X.index) if len(bars) else None
     fitted = fitter(unit.train, unit.until)
     part = predict_rows(fitted, X, unit.test, following).assign(window=unit.window)
+    log.info(
+        "horizon=%s window=%d train=%d test=%d",
+        unit.horizon,
+        unit.window,
+        len(unit.train),
+        len(unit.test),
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -91,13 +102,23 @@ class LocalExecutor:
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
 
-    def map(self, fn: Callable, units: list, shared: dict) -> list[pd.DataFrame]:
+    def map(self, fn: Callable, units: list, shared: dict, done: Done | None = None) -> list:
+        """fn(unit, **shared) for every unit, in order; done(finished, total) after each."""
         if self.workers <= 1 or len(units) <= 1:
-            return [fn(unit, **shared) for unit in units]
-        from joblib import Parallel, delayed
+            results = (fn(unit, **shared) for unit in units)
+        else:
+            from joblib import Parallel, delayed
 
-        pool = Parallel(n_jobs=self.workers, backend="loky", max_nbytes=None)
-        return pool(delayed(fn)(unit, **shared) for unit in units)
+            pool = Parallel(
+                n_jobs=self.workers, backend="loky", max_nbytes=None, return_as="generator"
+            )
+            results = pool(delayed(fn)(unit, **shared) for unit in units)
+        out = []
+        for result in results:
+            out.append(result)
+            if done:
+                done(len(out), len(units))
+        return out
 
     def close(self) -> None:
         pass
@@ -125,9 +146,12 @@ class DaskExecutor:
             )
             self.client = Client(self.cluster)
 
-    def map(self, fn: Callable, units: list, shared: dict) -> list[pd.DataFrame]:
+    def map(self, fn: Callable, units: list, shared: dict, done: Done | None = None) -> list:
         """fn(unit, **shared) for every unit, in order; frames in `shared` go to each worker
-        once (scatter), a unit whose worker dies is retried twice."""
+        once (scatter), a unit whose worker dies is retried twice; done(finished, total) as
+        units finish."""
+        from dask.distributed import as_completed
+
         scattered = {
             k: self.client.scatter(v, broadcast=True) if isinstance(v, pd.DataFrame) else v
             for k, v in shared.items()
@@ -135,6 +159,9 @@ class DaskExecutor:
         futures = [
             self.client.submit(fn, unit, **scattered, retries=2, pure=False) for unit in units
         ]
+        for finished, _ in enumerate(as_completed(futures), 1):
+            if done:
+                done(finished, len(units))
         return self.client.gather(futures)
 
     def close(self) -> None:

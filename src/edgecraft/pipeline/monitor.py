@@ -36,7 +36,6 @@ from edgecraft.pipeline.run import (
     next_bar_returns,
     predict_rows,
     prepare,
-    usable_rows,
 )
 from edgecraft.pipeline.trading import trade_horizon
 from edgecraft.signals.build import build_signals
@@ -151,7 +150,6 @@ def monitor_run(
             ic_level = "alert"  # the signal now points the wrong way
         elif len(past_ic) and ic_mean < past_ic.mean() - 2 * abs(se):
             ic_level = "warn"  # weaker than out of sample in the run
-    trained_rows = usable_rows(config, X[ts <= trained_to], labels[ts <= trained_to])
 
     checks = {
         "feature_psi": _worst(
@@ -183,7 +181,6 @@ def monitor_run(
         "ic_days": int(len(daily_ic)),
         "ic_reference_mean": float(past_ic.mean()) if len(past_ic) else None,
         "reference_rows": int(reference_mask.sum()),
-        "trained_rows": int(len(trained_rows)),
     }
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "drift.json", summary)

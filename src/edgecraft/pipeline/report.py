@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from edgecraft.metrics.evaluation import calibration_table, position, signal_portfolio
 from edgecraft.metrics.ic import ic_by
+from edgecraft.pipeline.run import COMPONENT_METRICS
 
 SHOWN = [
     "ic",
@@ -141,19 +142,6 @@ def write_report(
     path.write_text("".join(parts))
 
 
-COMPONENT_COLUMNS = (
-    "rank_ic",
-    "cross_sectional_rank_ic",
-    "ir",
-    "profit_factor",
-    "sharpe",
-    "calmar",
-    "ece",
-    "brier",
-    "signals",
-)
-
-
 def components_table(horizon: str, components: dict) -> str:
     """Members, ensemble and ensemble-without-each on the same OOS rows, with marginals."""
     rows = [(f"member {k}", v) for k, v in components["members"].items()]
@@ -165,14 +153,14 @@ def components_table(horizon: str, components: dict) -> str:
     rows += [(f"marginal of {k}", v) for k, v in components["marginal"].items()]
     body = "".join(
         f"<tr><th>{html.escape(name)}</th>"
-        + "".join(f"<td>{_fmt(values.get(c))}</td>" for c in COMPONENT_COLUMNS)
+        + "".join(f"<td>{_fmt(values.get(c))}</td>" for c in COMPONENT_METRICS)
         + "</tr>"
         for name, values in rows
     )
     return (
         f"<h2>Ensemble components, {html.escape(horizon)} (out of sample)</h2>"
         "<table border='1' cellpadding='4'><tr><th></th>"
-        + "".join(f"<th>{c}</th>" for c in COMPONENT_COLUMNS)
+        + "".join(f"<th>{c}</th>" for c in COMPONENT_METRICS)
         + f"</tr>{body}</table>"
     )
 

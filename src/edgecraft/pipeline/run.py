@@ -169,9 +169,25 @@ def windows_of(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> tupl
     return rows, windows, settings["method"] == "walk_forward"
 
 
-def _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint) -> pd.DataFrame:
+def walk_forward(
+    config: RunConfig,
+    X: pd.DataFrame,
+    labels: pd.DataFrame,
+    horizon: str,
+    progress: Progress | None = None,
+    executor=None,
+    bars: pd.DataFrame | None = None,
+    checkpoint: Path | None = None,
+) -> pd.DataFrame:
+    """Out-of-sample score and P(up) for every test row, each from a model trained before it.
+
+    Each window is a unit of work run on `executor` (default: this process), from the config,
+    the frames and `bars` (which an ensemble needs, for its other horizons' labels and its
+    sizing agent); finished units are checkpointed in `checkpoint` when given."""
     from edgecraft.pipeline.executor import LocalExecutor, Unit, run_unit
 
+    if config.ensemble is not None and bars is None:
+        raise ValueError("an ensemble walk-forward needs the bars")
     rows, windows, purged = windows_of(config, X, labels)
     units = [
         Unit(horizon, w.number, rows[w.train], rows[w.test], w.test_start if purged else None)
@@ -184,59 +200,20 @@ def _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint) 
         "bars": bars if bars is not None else pd.DataFrame(),
         "checkpoint": None if checkpoint is None else str(checkpoint),
     }
-    if config.ensemble is not None and bars is None:
-        raise ValueError("an ensemble walk-forward on an executor needs the bars")
     names = (
         [config.model.name]
         if config.ensemble is None
         else [m.name for m in config.ensemble.members]
     )
-    if any(getattr(MODELS[n], "distributed", False) for n in names):
-        # the model itself trains across the cluster: the units run here, on its client
+    if executor is None or any(getattr(MODELS[n], "distributed", False) for n in names):
+        # the default, or a model that itself trains across the cluster (from this client)
         executor = LocalExecutor()
-    return pd.concat(executor.map(run_unit, units, shared))
 
-
-def walk_forward(
-    config: RunConfig,
-    X: pd.DataFrame,
-    labels: pd.DataFrame,
-    horizon: str,
-    progress: Progress | None = None,
-    fitter: Fitter | None = None,
-    following: pd.Series | None = None,
-    executor=None,
-    bars: pd.DataFrame | None = None,
-    checkpoint: Path | None = None,
-) -> pd.DataFrame:
-    """Out-of-sample score and P(up) for every test row, each from a model trained before it.
-
-    `following`: next-bar returns, for an ensemble's sizing agent (its state tracks its P&L).
-    With an `executor` (pipeline.executor) each window is a unit run there, from `bars` and the
-    config alone (no `fitter`), checkpointed in `checkpoint` when given."""
-    if executor is not None:
-        return _walk_forward_units(config, X, labels, horizon, executor, bars, checkpoint)
-    if fitter is None:
-        if config.ensemble is not None:
-            raise ValueError("an ensemble walk-forward needs make_fitter(config, bars, ...)")
-        fitter = make_fitter(config, pd.DataFrame(), X, labels, horizon)
-    rows, windows, purged = windows_of(config, X, labels)
-    parts = []
-    for i, window in enumerate(windows):
-        until = window.test_start if purged else None
-        fitted = fitter(rows[window.train], until)
-        part = predict_rows(fitted, X, rows[window.test], following).assign(window=window.number)
-        parts.append(part)
-        log.info(
-            "horizon=%s window=%d train=%d test=%d",
-            horizon,
-            window.number,
-            len(window.train),
-            len(window.test),
-        )
+    def done(finished: int, total: int) -> None:
         if progress:
-            progress(f"walk-forward {horizon}", i + 1, len(windows))
-    return pd.concat(parts)
+            progress(f"walk-forward {horizon}", finished, total)
+
+    return pd.concat(executor.map(run_unit, units, shared, done))
 
 
 def score_signals(
