@@ -67,6 +67,77 @@ def eth_inputs(layout: DataLayout, real_bars: pd.DataFrame):
     return eth.index.as_unit("ns").asi8, x, LAYOUT
 
 
+# channels with no stored history in the data folder are fed a real series of their cadence
+# (what the contract tests check is the kernel and the as-of alignment, not the provider)
+STAND_INS = {
+    "open_interest": ("cmc_fear_greed", None),
+    "exchange_netflow": ("coinmetrics", "TxCnt"),
+    "whale_volume": ("cmc_fear_greed", None),
+    "whale_netflow": ("cmc_fear_greed", None),
+    "social_sentiment": ("cmc_fear_greed", None),
+    "social_volume": ("cmc_fear_greed", None),
+    "news_sentiment": ("cmc_fear_greed", None),
+    "news_volume": ("cmc_fear_greed", None),
+}
+
+
+@pytest.fixture(scope="session")
+def channel_inputs(layout: DataLayout, real_bars: pd.DataFrame, eth_inputs):
+    """Real input matrices for every channel: ETH/USDT 1h bars with its on-chain, stablecoin and
+    stand-in channels as-of each bar, and 1-second bars of BTC/USDT's recorded L2 book and tick
+    trades (spot) with the book and trade channels and taker-buy volume."""
+    import numpy as np
+
+    from edgecraft.data.bars import checked
+    from edgecraft.data.external import MARKET
+    from edgecraft.data.schemas import FEAR_GREED_CMC
+    from edgecraft.data.validate import validate_file
+    from edgecraft.features.config import MARKET_CHANNELS, FeaturesConfig
+    from edgecraft.features.inputs import CHANNELS
+    from edgecraft.features.microstructure import book_channels, trade_bars
+
+    config = FeaturesConfig()
+    ts, x, _ = eth_inputs
+    x = x.copy()
+    path = layout.root / "sentiment" / "fear_greed_coinmarketcap.parquet"
+    frame = checked(validate_file(path, FEAR_GREED_CMC))
+    cmc = pd.Series(frame["value"].to_numpy(float), index=pd.DatetimeIndex(frame["timestamp"]))
+    chain = pd.read_parquet(layout.root / "onchain" / "coinmetrics_eth_daily.parquet")
+    for channel in CHANNELS:
+        if channel.startswith(("book_", "trade_")):
+            continue
+        if channel in STAND_INS:
+            kind, column = STAND_INS[channel]
+            series = (
+                cmc
+                if kind == "cmc_fear_greed"
+                else pd.Series(chain[column].to_numpy(float), index=pd.DatetimeIndex(chain["date"]))
+            )
+        else:
+            asset = MARKET if channel in MARKET_CHANNELS else "ETH"
+            # ETH has no MVRV in the Coin Metrics archive: BTC's stands in
+            series = layout.external.series(channel, asset)
+            if series is None:
+                series = layout.external.series(channel, "BTC")
+        cursor = config.channel_cursor(channel, series)
+        x[:, LAYOUT[channel]], x[:, LAYOUT[f"{channel}_time"]] = cursor.asof_many(ts)
+    hourly = (ts, x, LAYOUT)
+
+    l2, trades = layout.recordings("spot", "BTC/USDT")
+    flow = trade_bars(trades, "1s")
+    grid = pd.date_range(flow.index[0], flow.index[-1], freq="1s")
+    flow = flow.reindex(grid)
+    flow[["volume", "taker_buy_volume"]] = flow[["volume", "taker_buy_volume"]].fillna(0.0)
+    sec_ts = grid.as_unit("ns").asi8
+    xs = np.full((len(grid), len(LAYOUT)), np.nan)
+    xs[:, LAYOUT["volume"]] = flow["volume"].to_numpy()
+    xs[:, LAYOUT["taker_buy_volume"]] = flow["taker_buy_volume"].to_numpy()
+    for channel, series in book_channels(l2, trades, "1s", config.book_levels).items():
+        cursor = EventCursor(series, max_age=pd.Timedelta("5s"))
+        xs[:, LAYOUT[channel]], xs[:, LAYOUT[f"{channel}_time"]] = cursor.asof_many(sec_ts)
+    return {"hourly": hourly, "seconds": (sec_ts, xs, LAYOUT)}
+
+
 SMALL_RUN = {
     "name": "small",
     "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],

@@ -9,8 +9,8 @@ import pandas as pd
 
 from edgecraft.core.errors import ConfigError
 
-_UNITS = {"m": 60, "h": 3600, "d": 86400}
-_PATTERN = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PATTERN = re.compile(r"^(\d+)([smhd])$")
 
 
 def timeframe_seconds(timeframe: str) -> int:

@@ -101,7 +101,8 @@ def load_bar_file(
 
 def iter_bars(bars: pd.DataFrame) -> list[Bar]:
     """Bar records from a Bars frame, in its (ts, symbol) order: what a live feed delivers."""
-    columns = bars[list(BAR_COLUMNS)].itertuples(index=False)
+    taker = "taker_buy_volume" in bars
+    columns = bars[[*BAR_COLUMNS, *(["taker_buy_volume"] if taker else [])]].itertuples(index=False)
     return [
         Bar(ts, symbol, *values) for (ts, symbol), values in zip(bars.index, columns, strict=True)
     ]

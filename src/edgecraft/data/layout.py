@@ -10,11 +10,20 @@ import pandas as pd
 
 from edgecraft.core.errors import ConfigError
 from edgecraft.data.bars import checked, load_bar_file, parse_bar_file_name
-from edgecraft.data.schemas import FEAR_GREED, FUNDING
+from edgecraft.data.schemas import FEAR_GREED, FUNDING, L2_BOOK, TRADES, Schema
 from edgecraft.data.symbols import exchange_id, unify
 from edgecraft.data.validate import validate_file
 
 MARKETS = {"spot": "spot", "perp": "usdm"}  # edgecraft market name -> file-name infix
+TAKER_FLOW = Schema(
+    kind="taker_flow",
+    time="timestamp",
+    required={"taker_buy_volume": "float"},
+    optional={"symbol": "str", "trades": "int"},
+    open_columns="float",
+    group="symbol",
+    non_negative=("taker_buy_volume",),
+)
 DEFAULT_DATA = Path("..") / "shared" / "data"  # beside the checkout, relative to where it runs
 
 
@@ -29,10 +38,23 @@ class DataLayout:
 
     ``ohlcv/{spot,perp}_{timeframe}/binance_{spot,usdm}_{SYMBOL}_{timeframe}.parquet``,
     ``funding/binance_usdm_{SYMBOL}_funding.parquet``,
-    ``sentiment/fear_greed_alternative_me_daily.parquet``.
+    ``sentiment/fear_greed_alternative_me_daily.parquet``,
+    ``taker_flow/*.parquet`` (hourly taker-buy volume, merged into spot 1h bars),
+    ``microstructure/binance_{spot,usdm}_{SYMBOL}_{l2_top20,trades}_{YYYYMMDD}.parquet``,
+    ``onchain/``, ``market/`` and ``channels/`` (see `edgecraft.data.external`).
     """
 
     root: Path
+
+    @property
+    def external(self) -> "ExternalSources":  # noqa: F821, UP037 - imported lazily: store imports layout
+        from edgecraft.data.external import ExternalSources
+
+        sources = self.__dict__.get("_external")
+        if sources is None:
+            sources = ExternalSources(self.root)
+            object.__setattr__(self, "_external", sources)
+        return sources
 
     def bar_files(self, market: str = "spot", timeframe: str = "1h") -> dict[str, Path]:
         """Return {unified symbol: file} for one market and timeframe."""
@@ -58,7 +80,51 @@ class DataLayout:
         if missing:
             raise ConfigError(f"no {market} {timeframe} file for {missing}; have {sorted(files)}")
         frames = [load_bar_file(files[s], s, timeframe) for s in wanted]
-        return pd.concat(frames).sort_index()
+        bars = pd.concat(frames).sort_index()
+        if market == "spot" and timeframe == "1h":
+            bars = self._with_taker_flow(bars)
+        return bars
+
+    def _with_taker_flow(self, bars: pd.DataFrame) -> pd.DataFrame:
+        """Fill `taker_buy_volume` from ``taker_flow/`` tables where the bars lack it."""
+        folder = self.root / "taker_flow"
+        if not folder.is_dir():
+            return bars
+        parts = []
+        for path in sorted(folder.glob("*.parquet")):
+            frame = checked(validate_file(path, TAKER_FLOW))
+            symbols = (
+                frame["symbol"].map(unify)
+                if "symbol" in frame
+                else pd.Series(unify(parse_bar_file_name(path)[0] or ""), index=frame.index)
+            )
+            ts = pd.to_datetime(frame["timestamp"], utc=True) + pd.Timedelta("1h")  # open -> close
+            parts.append(
+                pd.Series(
+                    frame["taker_buy_volume"].to_numpy(dtype="float64"),
+                    index=pd.MultiIndex.from_arrays([ts, symbols], names=["ts", "symbol"]),
+                )
+            )
+        if not parts:
+            return bars
+        taker = pd.concat(parts)
+        taker = taker[~taker.index.duplicated(keep="last")].reindex(bars.index)
+        if "taker_buy_volume" in bars:
+            taker = bars["taker_buy_volume"].fillna(taker)
+        return bars.assign(taker_buy_volume=taker)
+
+    def recordings(
+        self, market: str, symbol: str
+    ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """The symbol's recorded L2 snapshots and tick trades (every day found), validated."""
+        infix = MARKETS[market]
+        found = []
+        for kind, schema in (("l2_top*", L2_BOOK), ("trades", TRADES)):
+            pattern = f"binance_{infix}_{exchange_id(symbol)}_{kind}_*.parquet"
+            paths = sorted((self.root / "microstructure").glob(pattern))
+            frames = [checked(validate_file(p, schema)) for p in paths]
+            found.append(pd.concat(frames, ignore_index=True) if frames else None)
+        return found[0], found[1]
 
     def load_funding(self, symbol: str) -> pd.Series | None:
         """Return the perpetual funding rate of `symbol`'s base pair by funding time, or None."""

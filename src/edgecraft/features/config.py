@@ -11,8 +11,8 @@ from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.symbols import unify
 from edgecraft.features.base import OHLCV_INPUTS, Feature
 from edgecraft.features.featureset import FeatureSet
-from edgecraft.features.inputs import EventCursor
-from edgecraft.features.registry import FEATURES
+from edgecraft.features.inputs import CHANNELS, EventCursor
+from edgecraft.features.registry import DEFAULT_FEATURES, FEATURES
 
 
 class FeatureSpec(BaseModel):
@@ -37,6 +37,52 @@ class FeatureSpec(BaseModel):
             raise ValueError(f"feature {self.name!r}: {exc}") from exc
 
 
+class ChannelTiming(BaseModel):
+    """When a channel's value becomes known after its stamp, and how long it stays usable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    lag: str
+    max_age: str
+
+    @field_validator("lag", "max_age")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if pd.Timedelta(value) < pd.Timedelta(0):
+            raise ValueError(f"durations must be >= 0, was {value}")
+        return value
+
+
+def _timing(lag: str, max_age: str) -> ChannelTiming:
+    return ChannelTiming(lag=lag, max_age=max_age)
+
+
+# Stamps and publication: daily on-chain/market series are stamped with the day they cover
+# (00:00 UTC) and published after it ends (Coin Metrics' community tier a few hours into the next
+# day): known 26h after the stamp. Hourly provider buckets are stamped at their start: known 1h
+# later. Per-bar order-book aggregates are stamped at the bar close they cover: known at once.
+# A value older than `max_age` counts as missing, never carried forward further.
+CHANNEL_TIMING: dict[str, ChannelTiming] = {
+    "open_interest": _timing("0h", "3h"),
+    "chain_active": _timing("26h", "72h"),
+    "chain_transfer": _timing("26h", "72h"),
+    "chain_mvrv": _timing("26h", "72h"),
+    "exchange_netflow": _timing("26h", "72h"),
+    "whale_volume": _timing("1h", "6h"),
+    "whale_netflow": _timing("1h", "6h"),
+    "stable_dominance": _timing("26h", "72h"),
+    "social_sentiment": _timing("1h", "6h"),
+    "social_volume": _timing("1h", "6h"),
+    "news_sentiment": _timing("1h", "6h"),
+    "news_volume": _timing("1h", "6h"),
+    "book_spread": _timing("0h", "1h"),
+    "book_imbalance": _timing("0h", "1h"),
+    "book_pressure": _timing("0h", "1h"),
+    "trade_imbalance": _timing("0h", "1h"),
+}
+assert set(CHANNEL_TIMING) == set(CHANNELS)
+MARKET_CHANNELS = frozenset({"stable_dominance"})  # one series for every symbol
+
+
 def _specs(*names: str) -> list[FeatureSpec]:
     return [FeatureSpec(name=n) for n in names]
 
@@ -47,7 +93,7 @@ class FeaturesConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     base_timeframe: str = "1h"
     timeframes: list[str] = ["1h", "4h", "1d"]
-    features: list[FeatureSpec] = Field(default_factory=lambda: _specs(*FEATURES))
+    features: list[FeatureSpec] = Field(default_factory=lambda: _specs(*DEFAULT_FEATURES))
     references: tuple[str, str] = ("BTC/USDT", "ETH/USDT")
     normalize: list[str] = [
         "tech_macd_*",
@@ -64,11 +110,22 @@ class FeaturesConfig(BaseModel):
     # beyond these ages an external value counts as missing rather than carried forward
     fear_greed_max_age: str = "72h"
     funding_max_age: str = "24h"
+    # per-channel overrides of CHANNEL_TIMING
+    channels: dict[str, ChannelTiming] = {}
+    book_levels: int = Field(10, ge=1)  # order-book imbalance and depth over the top N levels
 
     @field_validator("base_timeframe")
     @classmethod
     def _timeframe(cls, value: str) -> str:
         timeframe_seconds(value)
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: dict[str, ChannelTiming]) -> dict[str, ChannelTiming]:
+        unknown = sorted(set(value) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channels {unknown}; known: {sorted(CHANNELS)}")
         return value
 
     @field_validator("references")
@@ -103,3 +160,18 @@ class FeaturesConfig(BaseModel):
         if series is None:
             return None
         return EventCursor(series, self.fear_greed_delay(), pd.Timedelta(self.fear_greed_max_age))
+
+    def timing(self, channel: str) -> ChannelTiming:
+        return self.channels.get(channel) or CHANNEL_TIMING[channel]
+
+    def used_channels(self) -> list[str]:
+        """The channels the configured features read."""
+        read = {c for spec in self.features for c in spec.build().inputs}
+        return [c for c in CHANNELS if c in read]
+
+    def channel_cursor(self, channel: str, series: pd.Series | None) -> EventCursor | None:
+        """A channel's series as the features read it: after its lag, for its max age."""
+        if series is None:
+            return None
+        timing = self.timing(channel)
+        return EventCursor(series, pd.Timedelta(timing.lag), pd.Timedelta(timing.max_age))

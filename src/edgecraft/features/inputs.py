@@ -1,8 +1,14 @@
-"""The input row every feature reads: the bar, the reference closes and as-of external series."""
+"""The input row every feature reads: the bar, the reference closes and as-of external series.
+
+External series are *channels*: each has a value column and a known-time column, filled as-of each
+bar's close from an `EventCursor` that applies the series' publication lag. Funding and Fear & Greed
+keep their historical column names; every other channel is named in `CHANNELS`.
+"""
 
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,7 +25,28 @@ INPUT_COLUMNS: tuple[str, ...] = (
     "funding_time",
     "fng_value",
     "fng_time",
+    "taker_buy_volume",
 )
+# channel -> what it carries; value column = channel name, known-time column = channel + "_time"
+CHANNELS: dict[str, str] = {
+    "open_interest": "perpetual open interest (log of base-asset contracts), per symbol",
+    "chain_active": "log active addresses of the base asset's chain, daily",
+    "chain_transfer": "log adjusted transfer value (USD) on the base asset's chain, daily",
+    "chain_mvrv": "market value to realised value of the base asset, daily",
+    "exchange_netflow": "exchange inflow minus outflow of the base asset (coins), per window",
+    "whale_volume": "log USD value of large transfers of the base asset, hourly",
+    "whale_netflow": "large transfers into exchanges minus out of them (USD share), hourly",
+    "stable_dominance": "stablecoin supply / (crypto market cap proxy), market-wide, daily",
+    "social_sentiment": "share of positive social posts about the base asset (0-100), hourly",
+    "social_volume": "log social interactions about the base asset, hourly",
+    "news_sentiment": "mean VADER compound score of news headlines on the base asset, hourly",
+    "news_volume": "log(1 + number of news items on the base asset), hourly",
+    "book_spread": "mean bid-ask spread over the bar (bps of mid), from L2 snapshots",
+    "book_imbalance": "top-N order-book imbalance at the bar close, from L2 snapshots",
+    "book_pressure": "depth-weighted mid minus mid at the bar close (bps of mid)",
+    "trade_imbalance": "(taker buy - taker sell) / volume of the bar's tick trades",
+}
+INPUT_COLUMNS += tuple(c for ch in CHANNELS for c in (ch, f"{ch}_time"))
 LAYOUT: dict[str, int] = {name: i for i, name in enumerate(INPUT_COLUMNS)}
 NS_PER_S = 1_000_000_000
 
@@ -80,11 +107,14 @@ def build_inputs(
     ref2: pd.Series | None = None,
     funding: EventCursor | None = None,
     fear_greed: EventCursor | None = None,
+    channels: Mapping[str, EventCursor] | None = None,
 ) -> np.ndarray:
     """Stack one symbol's bars (indexed by close `ts`) with its aligned external inputs.
 
     `ref` and `ref2` are the reference symbols' closes by ts; a bar without a reference bar at the
-    same ts gets NaN there. Event series are taken as-of each bar's close.
+    same ts gets NaN there. Event series (`funding`, `fear_greed` and each of `channels`, keyed
+    by a `CHANNELS` name) are taken as-of each bar's close; a bar column `taker_buy_volume` is
+    copied when the bars carry it.
     """
     ts = (
         bars.index.as_unit("ns").asi8
@@ -102,4 +132,10 @@ def build_inputs(
         if cursor is not None:
             value_col = "funding_rate" if prefix == "funding" else "fng_value"
             x[:, LAYOUT[value_col]], x[:, LAYOUT[f"{prefix}_time"]] = cursor.asof_many(ts)
+    if "taker_buy_volume" in bars:
+        x[:, LAYOUT["taker_buy_volume"]] = bars["taker_buy_volume"].to_numpy(dtype=np.float64)
+    for channel, cursor in (channels or {}).items():
+        if channel not in CHANNELS:
+            raise KeyError(f"unknown channel {channel!r}; known: {sorted(CHANNELS)}")
+        x[:, LAYOUT[channel]], x[:, LAYOUT[f"{channel}_time"]] = cursor.asof_many(ts)
     return x

@@ -360,3 +360,39 @@ def event_series(state, params, x, out):  # pragma: no cover - compiled
         out[i, 0] = state[1]
         out[i, 1] = state[2]
         out[i, 2] = state[3]
+
+
+@nb.njit(SIGNATURE, cache=True)
+def flow_imbalance(state, params, x, out):  # pragma: no cover - compiled
+    # Trade-flow imbalance from bars that carry taker-buy volume: (buy - sell) / volume
+    # = (2 * taker_buy - volume) / volume, summed over the last w bars for each window. A row
+    # without taker volume (NaN) is missing: NaN out, state unchanged; a window with no volume is 0.
+    # params: [volume_col, taker_col, w_1..w_k, warmup]; state: [count, pos, volumes x W,
+    #         taker volumes x W] with W = max(w)
+    v_col, t_col = int(params[0]), int(params[1])
+    k = out.shape[1]
+    size = (state.shape[0] - 2) // 2
+    for i in range(x.shape[0]):
+        v, tb = x[i, v_col], x[i, t_col]
+        if math.isnan(v) or math.isnan(tb):
+            for j in range(k):
+                out[i, j] = NAN
+            continue
+        pos = int(state[1])
+        state[2 + pos] = v
+        state[2 + size + pos] = tb
+        state[1] = (pos + 1) % size
+        state[0] += 1
+        seen = state[0] - 1  # rows before this one
+        for j in range(k):
+            w = int(params[2 + j])
+            if seen < params[2 + k] or seen < w - 1:
+                out[i, j] = NAN
+                continue
+            total = 0.0
+            buy = 0.0
+            for m in range(w):
+                q = (pos - m) % size
+                total += state[2 + q]
+                buy += state[2 + size + q]
+            out[i, j] = (2.0 * buy - total) / total if total > 0.0 else 0.0

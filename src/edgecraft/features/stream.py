@@ -13,11 +13,14 @@ from edgecraft.core.contracts import Bar
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.features.featureset import FeatureSet, Group
 from edgecraft.features.fused import FusedGroup
-from edgecraft.features.inputs import INPUT_COLUMNS, LAYOUT, EventCursor
+from edgecraft.features.inputs import CHANNELS, INPUT_COLUMNS, LAYOUT, EventCursor
 
 assert [LAYOUT[k] for k in ("open", "high", "low", "close", "volume")] == [0, 1, 2, 3, 4]
 
 _NS = 1_000_000_000
+_TAKER = LAYOUT["taker_buy_volume"]
+_CHANNELS = slice(_TAKER + 1, len(INPUT_COLUMNS))
+assert all(LAYOUT[f"{ch}_time"] == LAYOUT[ch] + 1 for ch in CHANNELS)
 
 
 def _fused(group: Group, row: np.ndarray) -> FusedGroup:
@@ -126,11 +129,19 @@ class FeatureStream:
         references: tuple[str, str],
         funding: Mapping[str, EventCursor] | None = None,
         fear_greed: EventCursor | None = None,
+        channels: Mapping[str, Mapping[str, EventCursor]] | None = None,
+        market: Mapping[str, EventCursor] | None = None,
     ) -> None:
+        """`channels`: per symbol, its `CHANNELS` cursors; `market`: channels every symbol reads."""
         self.features = features
         self.references = references
         self.funding = dict(funding or {})
         self.fear_greed = fear_greed
+        self.market = [(LAYOUT[ch], cursor) for ch, cursor in (market or {}).items()]
+        self.channels = {
+            symbol: [(LAYOUT[ch], cursor) for ch, cursor in cursors.items()]
+            for symbol, cursors in (channels or {}).items()
+        }
         self._symbols: dict[str, SymbolStream] = {}
         SymbolStream(features)  # compiles the fused kernels now, not on the first live bar
         self._ref_close: dict[str, tuple[int, float]] = {}
@@ -164,6 +175,10 @@ class FeatureStream:
         cursor = self.funding.get(bar.symbol)
         row[7], row[8] = cursor.asof(ts_ns) if cursor else (math.nan, math.nan)
         row[9], row[10] = self.fear_greed.asof(ts_ns) if self.fear_greed else (math.nan, math.nan)
+        row[_TAKER] = bar.taker_buy_volume
+        row[_CHANNELS] = math.nan
+        for at, channel in (*self.market, *self.channels.get(bar.symbol, ())):
+            row[at], row[at + 1] = channel.asof(ts_ns)
         return self.symbol_stream(bar.symbol).update(ts_ns, row).copy()
 
     def symbol_stream(self, symbol: str) -> SymbolStream:

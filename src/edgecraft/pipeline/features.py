@@ -12,12 +12,16 @@ import yaml
 from pydantic import ValidationError
 
 from edgecraft.core.errors import ConfigError
+from edgecraft.data.external import MARKET, asset_of
 from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.data.store import write_parquet_atomic
 from edgecraft.data.symbols import exchange_id, unify
-from edgecraft.features.config import FeaturesConfig
+from edgecraft.features.config import MARKET_CHANNELS, FeaturesConfig
 from edgecraft.features.featureset import FeatureSet
 from edgecraft.features.inputs import build_inputs
+from edgecraft.features.microstructure import book_channels
+
+BOOK_CHANNELS = ("book_spread", "book_imbalance", "book_pressure", "trade_imbalance")
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class FeatureBuilder:
         self.market = market
         self.features: FeatureSet = config.build()
         self._fear_greed = layout.load_fear_greed()
+        self.channels = config.used_channels()
 
     def symbols(self) -> list[str]:
         return list(self.layout.bar_files(self.market, self.config.base_timeframe))
@@ -66,9 +71,55 @@ class FeatureBuilder:
             ref2,
             self.config.funding_cursor(self.layout.load_funding(symbol)),
             self.config.fear_greed_cursor(self._fear_greed),
+            {
+                channel: self.config.channel_cursor(channel, series)
+                for channel, series in self.external(symbol).items()
+            },
         )
         index = pd.MultiIndex.from_arrays([own.index, [symbol] * len(own)], names=["ts", "symbol"])
         return self.features.frame(index, x)
+
+    def external(self, symbol: str) -> dict[str, pd.Series]:
+        """The symbol's series of every channel its features read (market-wide ones included)."""
+        return external_series(self.layout, self.config, self.market, symbol, self.channels)
+
+    def coverage(self, symbols: list[str]) -> dict[str, dict]:
+        """Per channel read, per asset: the span its data covers and what NaN means outside it
+        (recorded in the run's feature spec)."""
+        sources = self.layout.external
+        out: dict[str, dict] = {}
+        for channel in self.channels:
+            if channel in BOOK_CHANNELS:
+                out[channel] = {"note": "per-bar aggregates of recorded L2 books and trades"}
+                continue
+            assets = [MARKET] if channel in MARKET_CHANNELS else sorted(map(asset_of, symbols))
+            out[channel] = {a: vars(sources.coverage(channel, a)) for a in dict.fromkeys(assets)}
+        return out
+
+
+def external_series(
+    layout: DataLayout,
+    config: FeaturesConfig,
+    market: str,
+    symbol: str,
+    channels: list[str] | None = None,
+) -> dict[str, pd.Series]:
+    """`symbol`'s channel series from `layout`: its asset's on-chain and sentiment series, the
+    market-wide ones, and per-bar aggregates of its recorded order books and trades."""
+    wanted = config.used_channels() if channels is None else channels
+    out: dict[str, pd.Series] = {}
+    if any(c in BOOK_CHANNELS for c in wanted):
+        l2, trades = layout.recordings(market, symbol)
+        books = book_channels(l2, trades, config.base_timeframe, config.book_levels)
+        out.update({c: books[c] for c in wanted if c in books})
+    for channel in wanted:
+        if channel in BOOK_CHANNELS:
+            continue
+        asset = MARKET if channel in MARKET_CHANNELS else asset_of(symbol)
+        series = layout.external.series(channel, asset)
+        if series is not None:
+            out[channel] = series
+    return out
 
 
 def load_features_config(path: Path | None) -> FeaturesConfig:

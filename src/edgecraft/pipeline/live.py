@@ -30,6 +30,7 @@ from edgecraft.data.download import Downloader, make_exchange
 from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.engine.engine import Decision, Engine
 from edgecraft.pipeline.artifacts import load_onnx_scorer, verify
+from edgecraft.pipeline.features import external_series
 from edgecraft.pipeline.trading import build_engine, trade_horizon
 
 log = logging.getLogger(__name__)
@@ -146,13 +147,13 @@ class LiveService:
         layout: DataLayout | None = None,
         threads: int = 1,
     ) -> None:
-        """`layout`: the data folder whose funding and Fear & Greed series the features read
-        (the same external inputs the run trained on); without it those features are NaN."""
+        """`layout`: the data folder whose funding, Fear & Greed and channel series the features
+        read (the same external inputs the run trained on); without it those features are NaN."""
         self.config = verify(run)  # refuses a run whose files changed
         self.run_id = run.name
         horizon = trade_horizon(self.config)
         self.scorer = load_onnx_scorer(run, horizon, threads)
-        funding, fear_greed = {}, None
+        funding, fear_greed, channels = {}, None, {}
         if layout is not None:
             known = self.config.symbols or list(
                 layout.bar_files(self.config.market, self.config.features.base_timeframe)
@@ -162,7 +163,11 @@ class LiveService:
                 if series is not None:
                     funding[symbol] = series
             fear_greed = layout.load_fear_greed()
-        self.engine: Engine = build_engine(self.config, self.scorer, funding, fear_greed)
+            channels = {
+                symbol: external_series(layout, self.config.features, self.config.market, symbol)
+                for symbol in known
+            }
+        self.engine: Engine = build_engine(self.config, self.scorer, funding, fear_greed, channels)
         self.symbols = set(self.config.symbols) or None  # None: any symbol the run knows
         self.step_ns = timeframe_seconds(self.config.features.base_timeframe) * 1_000_000_000
         self.latest = Latest()

@@ -48,14 +48,21 @@ def build_engine(
     scorer: Scorer,
     funding: dict[str, pd.Series] | None = None,
     fear_greed: pd.Series | None = None,
+    channels: dict[str, dict[str, pd.Series]] | None = None,
 ) -> Engine:
-    """The Engine a run deploys: its feature set, scorer, signal rule and risk manager."""
+    """The Engine a run deploys: its feature set, scorer, signal rule and risk manager.
+    `channels`: per symbol, its external channel series (see `external_series`)."""
     features = config.features.build()
+    fc = config.features
     stream = FeatureStream(
         features,
-        config.features.references,
-        {s: config.features.funding_cursor(f) for s, f in (funding or {}).items()},
-        config.features.fear_greed_cursor(fear_greed),
+        fc.references,
+        {s: fc.funding_cursor(f) for s, f in (funding or {}).items()},
+        fc.fear_greed_cursor(fear_greed),
+        {
+            symbol: {ch: fc.channel_cursor(ch, series) for ch, series in by_channel.items()}
+            for symbol, by_channel in (channels or {}).items()
+        },
     )
     risk = RiskManager(config.risk, config.costs.fee_bps + config.costs.half_spread_bps)
     rule = SignalRule(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import secrets
 from collections.abc import Callable
@@ -31,6 +32,7 @@ class BarIn(BaseModel):
     low: float
     close: float
     volume: float
+    taker_buy_volume: float | None = Field(None, ge=0)  # Binance klines carry it
 
     @field_validator("ts")
     @classmethod
@@ -49,6 +51,7 @@ class BarIn(BaseModel):
             self.low,
             self.close,
             self.volume,
+            math.nan if self.taker_buy_volume is None else self.taker_buy_volume,
         )
 
 
