@@ -1,7 +1,9 @@
 """A local HTTP server that answers like Binance's REST API (documented formats), from real data.
 
-Serves exchangeInfo, klines (spot /api/v3, USD-M /fapi/v1) and fundingRate, and plays scripted
-faults: a 429 with Retry-After, or a response slower than the client's timeout.
+Serves exchangeInfo, klines (spot /api/v3, USD-M /fapi/v1), fundingRate, and, from recorded L2
+books and tick trades, the depth snapshot (one recorded snapshot per request, in order: time
+moves on with each) and aggregate trades up to that snapshot's time; and plays scripted faults:
+a 429 with Retry-After, or a response slower than the client's timeout.
 """
 
 from __future__ import annotations
@@ -89,9 +91,16 @@ class BinanceReplay:
         funding: dict[str, pd.DataFrame],
         now: pd.Timestamp,
         timeframe: str = "1h",
+        books: dict[str, pd.DataFrame] | None = None,
+        trades: dict[str, pd.DataFrame] | None = None,
+        book_step: int = 1,
     ) -> None:
         self.klines = klines
         self.funding = funding
+        self.books = books or {}
+        self.trades = trades or {}
+        self.book_step = book_step
+        self.served: dict[str, int] = {}  # symbol -> row of the last snapshot served
         self.now = now
         self.step_ms = int(pd.Timedelta(timeframe).value // 1_000_000)
         self.faults: list[tuple[str, str]] = []  # (path prefix, "429" | "timeout:<seconds>")
@@ -172,6 +181,10 @@ class BinanceReplay:
             return self._klines(query, now_ms)
         if path == "/fapi/v1/fundingRate":
             return self._funding(query, now_ms)
+        if path == "/api/v3/depth":
+            return self._depth(query)
+        if path == "/api/v3/aggTrades":
+            return self._agg_trades(query)
         return 404, {"code": -1, "msg": f"no route {path}"}
 
     def _klines(self, query: dict[str, str], now_ms: int) -> tuple[int, object]:
@@ -226,3 +239,52 @@ class BinanceReplay:
                 )
             ],
         )
+
+    def _depth(self, query: dict[str, str]) -> tuple[int, object]:
+        symbol = query.get("symbol", "")
+        book = self.books.get(symbol)
+        if book is None:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        at = self.served.get(symbol, -self.book_step) + self.book_step
+        at = min(at, len(book) - 1)
+        self.served[symbol] = at
+        row = book.iloc[at]
+        limit = int(query.get("limit", 100))
+        sides = {}
+        for side, key in (("bid", "bids"), ("ask", "asks")):
+            sides[key] = [
+                [f"{row[f'{side}_px_{i}']:.2f}", f"{row[f'{side}_qty_{i}']:.8f}"]
+                for i in range(1, 21)
+                if i <= limit and f"{side}_px_{i}" in row and pd.notna(row[f"{side}_px_{i}"])
+            ]
+        return 200, {"lastUpdateId": int(row["update_id"]), **sides}
+
+    def now_of(self, symbol: str) -> pd.Timestamp:
+        """Exchange time of the last snapshot served: the replay's present for `symbol`."""
+        return self.books[symbol]["timestamp"].iloc[self.served.get(symbol, 0)]
+
+    def _agg_trades(self, query: dict[str, str]) -> tuple[int, object]:
+        symbol = query.get("symbol", "")
+        trades = self.trades.get(symbol)
+        if trades is None:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        ms = trades["timestamp"].dt.as_unit("ms").astype("int64").to_numpy()
+        now_ms = int(self.now_of(symbol).value // 1_000_000)
+        start = int(query.get("startTime", 0))
+        end = min(int(query.get("endTime", now_ms)), now_ms)
+        keep = (ms >= start) & (ms <= end)
+        limit = min(int(query.get("limit", 500)), 1000)
+        rows = trades[keep].head(limit)
+        return 200, [
+            {
+                "a": int(r.trade_id),
+                "p": f"{r.price:.2f}",
+                "q": f"{r.qty:.8f}",
+                "f": int(r.trade_id),
+                "l": int(r.trade_id),
+                "T": int(t),
+                "m": bool(r.is_buyer_maker),
+                "M": True,
+            }
+            for r, t in zip(rows.itertuples(), ms[keep][:limit], strict=True)
+        ]

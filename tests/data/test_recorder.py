@@ -1,0 +1,125 @@
+"""`BookRecorder` (CCXT) against a local server replaying Binance's depth and aggregate trades
+from the recorded BTC/USDT spot book and tick trades."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edgecraft.core.errors import DataError
+from edgecraft.data.download import RetryPolicy, make_exchange
+from edgecraft.data.layout import DataLayout
+from edgecraft.data.providers.recorder import BookRecorder
+from edgecraft.data.schemas import L2_BOOK, TRADES
+from edgecraft.data.validate import validate_file
+from edgecraft.features.microstructure import book_measures
+from tests.replay_binance import BinanceReplay
+
+STEP = 200  # recorded snapshots between two polls (about 20 s of the spot book)
+
+
+@pytest.fixture(scope="module")
+def recorded(layout):
+    l2, trades = layout.recordings("spot", "BTC/USDT")
+    klines = pd.read_parquet(layout.bar_files("spot", "1h")["BTC/USDT"]).tail(3)
+    return l2, trades, klines
+
+
+def _recorder(server, root, l2):
+    exchange = make_exchange("binance", api_base=server.url, timeout_ms=2000)
+    exchange.enableRateLimit = False
+    waits: list[float] = []
+    served = iter(range(0, len(l2), STEP))
+
+    def clock() -> int:  # the receive time of the snapshot being served
+        return int(l2["local_ts"].iloc[min(next(served), len(l2) - 1)].value)
+
+    recorder = BookRecorder(
+        exchange,
+        root,
+        "spot",
+        levels=20,
+        policy=RetryPolicy(attempts=3, backoff_s=0.01),
+        clock_ns=clock,
+        sleep=waits.append,
+    )
+    return recorder, waits
+
+
+def test_recorder_stores_snapshots_and_trades_as_the_exchange_sent_them(tmp_path, recorded):
+    l2, trades, klines = recorded
+    replay = BinanceReplay(
+        {"BTCUSDT": klines},
+        {},
+        pd.Timestamp("2024-08-09 01:00", tz="UTC"),
+        books={"BTCUSDT": l2},
+        trades={"BTCUSDT": trades},
+        book_step=STEP,
+    )
+    with replay as server:
+        server.faults = [("/api/v3/depth", "429")]
+        recorder, waits = _recorder(server, tmp_path, l2)
+        written = recorder.record(["BTC/USDT"], polls=5, interval_s=20)
+    assert waits.count(20) == 4 and len(waits) == 5  # four intervals, one backoff for the 429
+    assert len(written) == 2
+    layout = DataLayout(tmp_path)
+    books, ticks = layout.recordings("spot", "BTC/USDT")
+    served = l2.iloc[[0, STEP, 2 * STEP, 3 * STEP, 4 * STEP]].reset_index(drop=True)
+    assert list(books["update_id"]) == list(served["update_id"])
+    levels = [c for c in served.columns if c.startswith(("bid_", "ask_"))]
+    np.testing.assert_allclose(books[levels].to_numpy(), served[levels].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        book_measures(books, 10)["imbalance"], book_measures(served, 10)["imbalance"]
+    )
+    # every tick up to the last snapshot's time, once, with the aggressor's side kept
+    until = served["timestamp"].iloc[-1]
+    first = served["local_ts"].iloc[0] - pd.Timedelta("60s")
+    expected = trades[(trades["timestamp"] >= first.floor("ms")) & (trades["timestamp"] <= until)]
+    assert len(expected) > 1000
+    assert list(ticks["trade_id"]) == list(expected["trade_id"])
+    assert (ticks["is_buyer_maker"].to_numpy() == expected["is_buyer_maker"].to_numpy()).all()
+    for kind, schema in (("l2_top20", L2_BOOK), ("trades", TRADES)):
+        path = tmp_path / "microstructure" / f"binance_spot_BTCUSDT_{kind}_20240808.parquet"
+        assert validate_file(path, schema).ok
+
+
+def test_a_second_session_merges_into_the_day_file(tmp_path, recorded):
+    l2, trades, klines = recorded
+    for _ in range(2):
+        replay = BinanceReplay(
+            {"BTCUSDT": klines},
+            {},
+            pd.Timestamp("2024-08-09 01:00", tz="UTC"),
+            books={"BTCUSDT": l2},
+            trades={"BTCUSDT": trades},
+            book_step=STEP,
+        )
+        with replay as server:
+            recorder, _ = _recorder(server, tmp_path, l2)
+            recorder.record(["BTC/USDT"], polls=3, interval_s=1)
+    books, _ = DataLayout(tmp_path).recordings("spot", "BTC/USDT")
+    assert books["update_id"].is_unique and len(books) == 3  # the same snapshots, once
+
+
+def test_a_corrupt_day_file_is_refused_and_left_as_it_was(tmp_path, recorded):
+    l2, trades, klines = recorded
+    path = tmp_path / "microstructure" / "binance_spot_BTCUSDT_l2_top20_20240808.parquet"
+    path.parent.mkdir(parents=True)
+    bad = l2.head(3).copy()
+    bad.loc[1, "update_id"] = bad.loc[0, "update_id"]  # the sequence must increase
+    bad.to_parquet(path, index=False)
+    before = path.read_bytes()
+    replay = BinanceReplay(
+        {"BTCUSDT": klines},
+        {},
+        pd.Timestamp("2024-08-09 01:00", tz="UTC"),
+        books={"BTCUSDT": l2},
+        trades={"BTCUSDT": trades},
+        book_step=STEP,
+    )
+    with replay as server:
+        recorder, _ = _recorder(server, tmp_path, l2)
+        with pytest.raises(DataError, match="update_id"):
+            recorder.record(["BTC/USDT"], polls=2, interval_s=1)
+    assert path.read_bytes() == before
