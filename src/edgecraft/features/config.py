@@ -59,7 +59,8 @@ def _timing(lag: str, max_age: str) -> ChannelTiming:
 # Stamps and publication: daily on-chain/market series are stamped with the day they cover
 # (00:00 UTC) and published after it ends (Coin Metrics' community tier a few hours into the next
 # day): known 26h after the stamp. Hourly provider buckets are stamped at their start: known 1h
-# later. Per-bar order-book aggregates are stamped at the bar close they cover: known at once.
+# later. Per-bar order-book aggregates are stamped at the bar close they cover: known at once,
+# and only for that bar (a bar without recordings has none, whatever the timeframe).
 # A value older than `max_age` counts as missing, never carried forward further.
 CHANNEL_TIMING: dict[str, ChannelTiming] = {
     "open_interest": _timing("0h", "3h"),
@@ -74,10 +75,10 @@ CHANNEL_TIMING: dict[str, ChannelTiming] = {
     "social_volume": _timing("1h", "6h"),
     "news_sentiment": _timing("1h", "6h"),
     "news_volume": _timing("1h", "6h"),
-    "book_spread": _timing("0h", "1h"),
-    "book_imbalance": _timing("0h", "1h"),
-    "book_pressure": _timing("0h", "1h"),
-    "trade_imbalance": _timing("0h", "1h"),
+    "book_spread": _timing("0h", "0h"),
+    "book_imbalance": _timing("0h", "0h"),
+    "book_pressure": _timing("0h", "0h"),
+    "trade_imbalance": _timing("0h", "0h"),
 }
 assert set(CHANNEL_TIMING) == set(CHANNELS)
 MARKET_CHANNELS = frozenset({"stable_dominance"})  # one series for every symbol
