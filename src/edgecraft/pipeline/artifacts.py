@@ -64,8 +64,10 @@ def save_run(
     models: dict[str, Scorer],
     data_fingerprint: dict[str, Any],
     sample: pd.DataFrame | None = None,
+    coverage: dict | None = None,
 ) -> None:
-    """Write config, feature spec, models and fingerprint (metrics and report come later)."""
+    """Write config, feature spec, models and fingerprint (metrics and report come later).
+    `coverage`: per external channel, the span its data covers and what NaN means outside it."""
     (folder / "models").mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(
         yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
@@ -84,6 +86,7 @@ def save_run(
                 }
                 for g in features.groups
             ],
+            "channels": coverage or {},
         },
     )
     write_json(folder / "fingerprint.json", {**data_fingerprint, "git_sha": git_sha()})

@@ -169,6 +169,8 @@ class RunConfig(_Section):
     costs: CostConfig = CostConfig()
     risk: RiskConfig = RiskConfig()
     trade_horizon: str | None = None  # the horizon the backtester trades; None: the longest
+    # feature-family ablation at the trade horizon: the walk-forward again without each family
+    ablation: bool = False
     trials: int = Field(1, ge=1)  # configurations tried so far on this data, for the DSR
     min_feature_coverage: float = Field(0.5, ge=0, le=1)  # rows with fewer features are skipped
     seed: int = 0

@@ -81,6 +81,15 @@ def _finish(
     write_report(folder / "report.html", title, metrics, figures, trading, equity)
 
 
+def _ablation(config, prepared, labels, horizon, predictions, executor, progress) -> dict:
+    from edgecraft.pipeline.ablation import family_ablation
+
+    def walk(variant: RunConfig, X: pd.DataFrame) -> pd.DataFrame:
+        return walk_forward(variant, X, labels, horizon, progress, executor, prepared.bars)
+
+    return family_ablation(config, prepared.X, labels, horizon, walk, predictions)
+
+
 def run_experiment(
     config: RunConfig,
     data: Path | None,
@@ -127,6 +136,10 @@ def run_experiment(
             metrics[horizon]["components"] = component_metrics(
                 config, frame, prepared.bars, prepared.X, labels, horizon
             )
+        if config.ablation and horizon == trade_horizon(config):
+            metrics[horizon]["ablation"] = _ablation(
+                config, prepared, labels, horizon, predictions, executor, progress
+            )
         models[horizon] = train_final(config, prepared.X, labels, fitter)
         log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
     sample = prepared.X.iloc[-2000:]  # real feature rows for the ONNX parity check
@@ -137,6 +150,7 @@ def run_experiment(
         models,
         fingerprint(prepared.files, prepared.bars),
         sample,
+        prepared.coverage,
     )
     trading = _trade(folder, config, prepared, results, models)
     _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}", trading)

@@ -109,6 +109,8 @@ def write_report(
     for horizon, m in metrics.items():
         if "components" in m:
             parts.append(components_table(horizon, m["components"]))
+        if "ablation" in m:
+            parts.append(ablation_table(m["ablation"]))
     if trading is not None:
         name = html.escape(str(trading["horizon"]))
         parts.append(f"<h2>Through the risk manager and backtester ({name})</h2>")
@@ -162,6 +164,40 @@ def components_table(horizon: str, components: dict) -> str:
         "<table border='1' cellpadding='4'><tr><th></th>"
         + "".join(f"<th>{c}</th>" for c in COMPONENT_METRICS)
         + f"</tr>{body}</table>"
+    )
+
+
+def ablation_table(ablation: dict) -> str:
+    """OOS rank IC with and without each feature family, on all rows and on the family's rows."""
+    head = (
+        "<tr><th>family</th><th>columns</th><th>rows with family</th>"
+        "<th>rank IC with</th><th>without</th><th>gain</th>"
+        "<th>on family rows: with</th><th>without</th><th>gain</th>"
+        "<th>cross-sectional rank IC gain</th><th>IR gain</th></tr>"
+    )
+    body = "".join(
+        f"<tr><th>{html.escape(r['family'])}</th><td>{r['columns']}</td>"
+        f"<td>{r['rows_with_family']} / {r['rows']}</td>"
+        + "".join(
+            f"<td>{_fmt(v)}</td>"
+            for v in (
+                r["with"]["rank_ic"],
+                r["without"]["rank_ic"],
+                r["gain"]["rank_ic"],
+                r["with_on_family_rows"]["rank_ic"],
+                r["without_on_family_rows"]["rank_ic"],
+                r["gain_on_family_rows"]["rank_ic"],
+                r["gain"]["cross_sectional_rank_ic"],
+                r["gain"]["ir"],
+            )
+        )
+        + "</tr>"
+        for r in ablation["families"]
+    )
+    return (
+        f"<h2>Feature-family ablation, {html.escape(ablation['horizon'])} "
+        f"({html.escape(ablation['model'])}, out of sample)</h2>"
+        f"<table border='1' cellpadding='4'>{head}{body}</table>"
     )
 
 

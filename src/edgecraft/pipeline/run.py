@@ -39,6 +39,7 @@ class Prepared:
     symbols: list[str]
     files: list[Path]
     funding: dict[str, pd.Series]  # perpetual funding rates (perp market only)
+    coverage: dict | None = None  # per external channel: span covered, meaning of NaN
 
 
 def prepare(
@@ -81,7 +82,8 @@ def prepare(
     funding = {}
     if config.market == "perp":
         funding = {s: f for s in symbols if (f := layout.load_funding(s)) is not None}
-    return Prepared(bars, X, list(symbols), files, funding)
+    coverage = builder.coverage(list(symbols))
+    return Prepared(bars, X, list(symbols), files, funding, coverage)
 
 
 def make_labels(
