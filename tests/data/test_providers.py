@@ -268,3 +268,26 @@ def test_persistent_rate_limit_gives_up_with_the_url(monkeypatch):
         with pytest.raises(ProviderError, match="HTTP 429 after 4 tries"):
             client.fetch("BTC", pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02"))
     assert waits == [2.0, 2.0, 2.0]
+
+
+def test_cli_fetch_stores_channels_and_names_a_missing_key(tmp_path, eth_metrics, monkeypatch):
+    from typer.testing import CliRunner
+
+    from edgecraft.cli.main import app
+
+    monkeypatch.delenv("WHALE_ALERT_API_KEY", raising=False)
+    runner = CliRunner()
+    refused = runner.invoke(
+        app, ["fetch", "whalealert", "-a", "BTC", "--data", str(tmp_path), "--start", "2024-01-01"]
+    )
+    assert refused.exit_code == 1 and "WHALE_ALERT_API_KEY" in refused.output
+    base: list[str] = []
+    routes = {"/v4/timeseries/asset-metrics": _coinmetrics_route(eth_metrics, base)}
+    with ProviderReplay(routes) as server:
+        base.append(server.url)
+        args = ["fetch", "coinmetrics", "-a", "eth", "--data", str(tmp_path)]
+        args += ["--start", "2020-01-01", "--end", "2020-03-31", "--api-base", f"{server.url}/v4"]
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert f"chain_active {len(eth_metrics)}" in result.output
+    assert (tmp_path / "channels" / "chain_transfer" / "ETH.parquet").exists()

@@ -199,6 +199,55 @@ def download(
         )
 
 
+@app.command()
+def fetch(
+    provider: Annotated[
+        str,
+        typer.Argument(help="coinmetrics, cryptoquant, whalealert, lunarcrush or cryptopanic."),
+    ],
+    assets: Annotated[list[str], typer.Option("--asset", "-a", help="Base assets, e.g. BTC.")],
+    data: Annotated[Path, typer.Option(envvar="EDGECRAFT_DATA", help="Data folder to fill.")],
+    start: Annotated[str, typer.Option(help="First stamp (UTC).")],
+    end: Annotated[str | None, typer.Option(help="Last stamp (UTC); default now.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Send calls to this base URL.")] = None,
+) -> None:
+    """Fetch on-chain, social or news series into the data folder's channels/ (keys from the
+    environment: CRYPTOQUANT_API_KEY, WHALE_ALERT_API_KEY, LUNARCRUSH_API_KEY,
+    CRYPTOPANIC_API_KEY; COINMETRICS_API_KEY optional)."""
+    from edgecraft.data.providers.http import ProviderError
+    from edgecraft.pipeline.download import fetch_external
+
+    try:
+        counts = fetch_external(data, provider, assets, start, end, api_base)
+    except (DataError, ConfigError, ProviderError) as exc:
+        raise _fail(exc) from exc
+    for asset, channels in counts.items():
+        shown = ", ".join(f"{c} {n}" for c, n in channels.items()) or "nothing"
+        out_console.print(f"{asset}: {shown}", highlight=False)
+
+
+@app.command("record-book")
+def record_book(
+    symbols: Annotated[list[str], typer.Option("--symbol", "-s", help="Pairs, e.g. BTC/USDT.")],
+    data: Annotated[Path, typer.Option(envvar="EDGECRAFT_DATA", help="Data folder to fill.")],
+    polls: Annotated[int, typer.Option(min=1, help="Snapshots to take per symbol.")] = 60,
+    interval: Annotated[float, typer.Option(min=0, help="Seconds between snapshots.")] = 1.0,
+    market: Annotated[str, typer.Option(help="spot or perp.")] = "spot",
+    levels: Annotated[int, typer.Option(min=1, help="Book levels per side.")] = 20,
+    exchange: Annotated[str, typer.Option(help="CCXT exchange id.")] = "binance",
+    api_base: Annotated[str | None, typer.Option(help="Send REST calls here instead.")] = None,
+) -> None:
+    """Record top-N order-book snapshots and tick trades into the data folder's microstructure/."""
+    from edgecraft.pipeline.download import record_books
+
+    try:
+        written = record_books(data, symbols, polls, interval, market, levels, exchange, api_base)
+    except (DataError, ConfigError) as exc:
+        raise _fail(exc) from exc
+    for path, rows in written.items():
+        out_console.print(f"{path}: {rows} row(s)", highlight=False)
+
+
 def _progress_bar():
     return Progress(
         TextColumn("{task.description}"),

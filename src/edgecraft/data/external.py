@@ -23,12 +23,11 @@ import pandas as pd
 
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.data.bars import checked
-from edgecraft.data.schemas import DAILY_METRICS, STABLECOINS, Schema
+from edgecraft.data.schemas import CHANNEL, DAILY_METRICS, STABLECOINS, Schema
 from edgecraft.data.store import write_parquet_atomic
 from edgecraft.data.validate import validate_file
 
 MARKET = "market"  # the asset name of market-wide channels
-CHANNEL_TABLE = Schema(kind="channel", time="timestamp", required={"value": "float"})
 # Coin Metrics community metric -> (channel, log-transform)
 COINMETRICS: dict[str, tuple[str, bool]] = {
     "AdrActCnt": ("chain_active", True),
@@ -72,7 +71,7 @@ def write_channel(root: Path, channel: str, asset: str, series: pd.Series) -> Pa
 
 
 def read_channel(path: Path) -> pd.Series:
-    frame = checked(validate_file(path, CHANNEL_TABLE))
+    frame = checked(validate_file(path, CHANNEL))
     return pd.Series(
         frame["value"].to_numpy(dtype=np.float64),
         index=pd.DatetimeIndex(frame["timestamp"], name="ts"),

@@ -10,20 +10,11 @@ import pandas as pd
 
 from edgecraft.core.errors import ConfigError
 from edgecraft.data.bars import checked, load_bar_file, parse_bar_file_name
-from edgecraft.data.schemas import FEAR_GREED, FUNDING, L2_BOOK, TRADES, Schema
+from edgecraft.data.schemas import FEAR_GREED, FUNDING, L2_BOOK, TAKER_FLOW, TRADES
 from edgecraft.data.symbols import exchange_id, unify
 from edgecraft.data.validate import validate_file
 
 MARKETS = {"spot": "spot", "perp": "usdm"}  # edgecraft market name -> file-name infix
-TAKER_FLOW = Schema(
-    kind="taker_flow",
-    time="timestamp",
-    required={"taker_buy_volume": "float"},
-    optional={"symbol": "str", "trades": "int"},
-    open_columns="float",
-    group="symbol",
-    non_negative=("taker_buy_volume",),
-)
 DEFAULT_DATA = Path("..") / "shared" / "data"  # beside the checkout, relative to where it runs
 
 

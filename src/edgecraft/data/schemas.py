@@ -133,6 +133,17 @@ BBO = Schema(
     non_negative=("bid_qty", "ask_qty"),
 )
 
+TAKER_FLOW = Schema(
+    kind="taker_flow",
+    time="timestamp",
+    required={"taker_buy_volume": "float"},
+    optional={"symbol": "str", "trades": "int"},
+    open_columns="float",
+    group="symbol",
+    non_negative=("taker_buy_volume",),
+)
+CHANNEL = Schema(kind="channel", time="timestamp", required={"value": "float"})
+
 SCHEMAS: dict[str, Schema] = {
     s.kind: s
     for s in (
@@ -145,6 +156,8 @@ SCHEMAS: dict[str, Schema] = {
         L2_BOOK,
         TRADES,
         BBO,
+        TAKER_FLOW,
+        CHANNEL,
     )
 }
 
@@ -160,6 +173,10 @@ def detect_schema(columns: list[str]) -> Schema | None:
         return OHLCV
     if "funding_rate" in cols:
         return FUNDING
+    if "taker_buy_volume" in cols:
+        return TAKER_FLOW
+    if cols == {"timestamp", "value"}:
+        return CHANNEL
     if cols & {"trade_id", "is_buyer_maker"}:
         return TRADES
     if any(re.fullmatch(r"(bid|ask)_(px|qty)_\d+", c) for c in cols):

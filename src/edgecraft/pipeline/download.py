@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from edgecraft.core.errors import ConfigError
 from edgecraft.data.download import Downloader, make_exchange
 from edgecraft.data.store import ParquetStore
 from edgecraft.data.symbols import unify
@@ -43,3 +44,56 @@ def download(
         rates = downloader.funding(symbol, start) if funding else None
         results.append(DownloadResult(symbol, bars, rates))
     return results
+
+
+PROVIDERS = ("coinmetrics", "cryptoquant", "whalealert", "lunarcrush", "cryptopanic")
+
+
+def make_provider(name: str, api_base: str | None = None):
+    """A provider client by name (keys from its environment variable), optionally redirected."""
+    from edgecraft.data.providers.onchain import CoinMetrics, CryptoQuant, WhaleAlert
+    from edgecraft.data.providers.social import CryptoPanic, LunarCrush
+
+    classes = {
+        "coinmetrics": CoinMetrics,
+        "cryptoquant": CryptoQuant,
+        "whalealert": WhaleAlert,
+        "lunarcrush": LunarCrush,
+        "cryptopanic": CryptoPanic,
+    }
+    if name not in classes:
+        raise ConfigError(f"unknown provider {name!r}; known: {sorted(classes)}")
+    return classes[name](api_base) if api_base else classes[name]()
+
+
+def fetch_external(
+    data: Path,
+    provider: str,
+    assets: list[str],
+    start: str,
+    end: str | None = None,
+    api_base: str | None = None,
+) -> dict[str, dict[str, int]]:
+    """Fetch `assets`' series from a provider into ``data/channels``; rows per asset and channel."""
+    from edgecraft.data.providers import record, utc
+
+    client = make_provider(provider, api_base)
+    stop = utc(end) if end else pd.Timestamp.now(tz="UTC")
+    return {a.upper(): record(client, data, a.upper(), utc(start), stop) for a in assets}
+
+
+def record_books(
+    data: Path,
+    symbols: list[str],
+    polls: int,
+    interval_s: float,
+    market: str = "spot",
+    levels: int = 20,
+    exchange: str = "binance",
+    api_base: str | None = None,
+) -> dict[str, int]:
+    """Poll order books and trades of `symbols` into ``data/microstructure``; rows per file."""
+    from edgecraft.data.providers.recorder import BookRecorder
+
+    recorder = BookRecorder(make_exchange(exchange, api_base), data, market, levels)
+    return recorder.record([unify(s) for s in symbols], polls, interval_s)
