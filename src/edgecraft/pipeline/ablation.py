@@ -18,6 +18,7 @@ import pandas as pd
 
 from edgecraft.metrics.ic import ic, ic_by, information_ratio
 from edgecraft.pipeline.config import RunConfig, atr_columns
+from edgecraft.pipeline.run import usable_rows
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +50,19 @@ def family_ablation(
     X: pd.DataFrame,
     labels: pd.DataFrame,
     horizon: str,
-    walk: Callable[[RunConfig, pd.DataFrame], pd.DataFrame],
+    walk: Callable[[RunConfig, pd.DataFrame, pd.DataFrame], pd.DataFrame],
     base: pd.DataFrame | None = None,
 ) -> dict:
-    """OOS rank IC with and without each family. `walk(config, X)` runs the walk-forward and
-    returns predictions (a `score` column on X's index); `base`: its result on all of X, when
-    already computed with a single model."""
+    """OOS rank IC with and without each family. `walk(config, X, labels)` runs the walk-forward
+    and returns predictions (a `score` column on X's index); `base`: its result on all of X, when
+    already computed with a single model. Every variant trains and predicts on the rows the full
+    feature set makes usable (so the windows are the same), whatever coverage is left."""
     single = config.model_copy(update={"ensemble": None})
+    rows = usable_rows(config, X, labels)
+    X, labels = X.iloc[rows], labels.iloc[rows]
+    variant = single.model_copy(update={"min_feature_coverage": 0.0})
     if base is None or config.ensemble is not None:
-        base = walk(single, X)
+        base = walk(variant, X, labels)
     keep = set(atr_columns(config))  # signals need them; never ablated
     families = list(dict.fromkeys(family_of(c) for c in X.columns))
     rows = []
@@ -65,7 +70,7 @@ def family_ablation(
         columns = [c for c in X.columns if family_of(c) == family and c not in keep]
         if not columns:
             continue
-        without = walk(single, X.drop(columns=columns))
+        without = walk(variant, X.drop(columns=columns), labels)
         common = base.index.intersection(without.index)
         ret = labels["ret"].reindex(common)
         covered = X.loc[common, columns].notna().any(axis=1)

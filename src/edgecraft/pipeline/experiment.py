@@ -14,7 +14,8 @@ import pandas as pd
 from edgecraft.pipeline.artifacts import fingerprint, load_run, save_run, seal, write_json
 from edgecraft.pipeline.config import RunConfig
 from edgecraft.pipeline.executor import LocalExecutor
-from edgecraft.pipeline.report import horizon_figure, write_report
+from edgecraft.pipeline.plots import horizon_figure
+from edgecraft.pipeline.report import write_report
 from edgecraft.pipeline.run import (
     Prepared,
     Progress,
@@ -84,7 +85,7 @@ def _finish(
 def _ablation(config, prepared, labels, horizon, predictions, executor, progress) -> dict:
     from edgecraft.pipeline.ablation import family_ablation
 
-    def walk(variant: RunConfig, X: pd.DataFrame) -> pd.DataFrame:
+    def walk(variant: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         return walk_forward(variant, X, labels, horizon, progress, executor, prepared.bars)
 
     return family_ablation(config, prepared.X, labels, horizon, walk, predictions)

@@ -15,6 +15,7 @@ import pickle
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,9 @@ _RELEASE = (
 )
 
 
+RECENT_BARS = 500  # bars and signals per symbol kept for the dashboard
+
+
 class LiveService:
     """Validates closed bars, runs them through the Engine, keeps the latest signals."""
 
@@ -150,7 +154,11 @@ class LiveService:
         """`layout`: the data folder whose funding, Fear & Greed and channel series the features
         read (the same external inputs the run trained on); without it those features are NaN."""
         self.config = verify(run)  # refuses a run whose files changed
+        self.run = run
         self.run_id = run.name
+        # what a dashboard draws: recent bars and signals per symbol (this process's view)
+        self.recent_bars: dict[str, deque] = {}
+        self.recent_signals: dict[str, deque] = {}
         horizon = trade_horizon(self.config)
         self.scorer = load_onnx_scorer(run, horizon, threads)
         funding, fear_greed, channels = {}, None, {}
@@ -280,6 +288,10 @@ class LiveService:
                     self.version = remote
             self.check(bars)
             decisions = self.engine.on_bars(bars)
+            for bar in bars:
+                self.recent_bars.setdefault(bar.symbol, deque(maxlen=RECENT_BARS)).append(
+                    (bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume)
+                )
             for decision in decisions:
                 self._remember(decision, publish)
             self.version += 1
@@ -319,6 +331,7 @@ class LiveService:
                 },
             }
             self.latest.signals[signal.symbol] = record
+            self.recent_signals.setdefault(signal.symbol, deque(maxlen=RECENT_BARS)).append(record)
             self.latest.vectors[signal.symbol] = self.engine.features.symbol_stream(
                 signal.symbol
             ).row.copy()

@@ -220,6 +220,18 @@ class Ledger:
                 )
         return session
 
+    def latest(self) -> dict | None:
+        """The newest session (its row, evidence decoded), or None when there is none."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(self.sessions).order_by(self.sessions.c.created.desc()).limit(1)
+            ).first()
+        if row is None:
+            return None
+        out = dict(row._mapping)
+        out["evidence"] = json.loads(out["evidence"] or "{}")
+        return out
+
     def read(self, table: str, session: str) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(

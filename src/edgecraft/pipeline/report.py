@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from edgecraft.metrics.evaluation import calibration_table, position, signal_portfolio
-from edgecraft.metrics.ic import ic_by
+from edgecraft.pipeline.plots import equity_figure, horizon_figure
 from edgecraft.pipeline.run import COMPONENT_METRICS
+
+__all__ = ["horizon_figure", "write_report", "components_table", "ablation_table"]
 
 SHOWN = [
     "ic",
@@ -27,59 +27,6 @@ SHOWN = [
     "dsr",
     "signals",
 ]
-
-
-def horizon_figure(
-    frame: pd.DataFrame, importance: pd.Series | None, hold_bars: int, cost_bps: float, title: str
-) -> go.Figure:
-    """Cumulative IC, per-window IC, equity vs buy-and-hold, calibration, feature importance."""
-    fig = make_subplots(
-        rows=3,
-        cols=2,
-        subplot_titles=(
-            "cumulative daily cross-sectional rank IC",
-            "rank IC per walk-forward window",
-            "equity after costs vs buy-and-hold (equal weight)",
-            "calibration: P(up) vs observed",
-            "feature importance (gain, top 20)",
-            "",
-        ),
-        vertical_spacing=0.1,
-    )
-    day = pd.Series(frame.index.get_level_values("ts").floor("D"), index=frame.index)
-    daily = ic_by(frame["score"], frame["ret"], day, "spearman", min_count=10)
-    fig.add_trace(go.Scatter(x=daily.index, y=daily.cumsum(), name="cumulative IC"), 1, 1)
-    windows = frame.groupby("window").apply(
-        lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False
-    )
-    fig.add_trace(go.Bar(x=windows.index, y=windows.values, name="window IC"), 1, 2)
-    book = signal_portfolio(position(frame), frame["next_return"], hold_bars, cost_bps)
-    fig.add_trace(
-        go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"), 2, 1
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=book.buy_and_hold.index, y=(1 + book.buy_and_hold).cumprod(), name="buy and hold"
-        ),
-        2,
-        1,
-    )
-    table = calibration_table(frame)
-    fig.add_trace(
-        go.Scatter(
-            x=table["predicted"], y=table["observed"], mode="lines+markers", name="calibration"
-        ),
-        2,
-        2,
-    )
-    fig.add_trace(
-        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="perfect"), 2, 2
-    )
-    if importance is not None:
-        top = importance.sort_values().tail(20)
-        fig.add_trace(go.Bar(x=top.values, y=top.index, orientation="h", name="importance"), 3, 1)
-    fig.update_layout(height=1100, title=title, showlegend=True)
-    return fig
 
 
 def write_report(
@@ -133,8 +80,9 @@ def write_report(
             + "</table>"
         )
     if equity is not None:
-        curve = go.Figure([go.Scatter(x=equity.index, y=equity[c], name=c) for c in equity])
-        curve.update_layout(title="backtest equity (net and gross of costs)", height=400)
+        curve = equity_figure(
+            {c: equity[c] for c in equity}, "backtest equity (net and gross of costs)"
+        )
         figures = {"backtest": curve, **figures}
     for i, (horizon, fig) in enumerate(figures.items()):
         heading = "backtest equity" if horizon == "backtest" else f"horizon {horizon}"
