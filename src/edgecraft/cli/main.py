@@ -385,8 +385,18 @@ def serve(
     feast: Annotated[
         Path | None, typer.Option(help="Feast repository for GET /features (online store).")
     ] = None,
+    paper_ledger: Annotated[
+        str | None,
+        typer.Option(
+            help="Paper ledger (SQLAlchemy URL) whose newest session the dashboard shows."
+        ),
+    ] = None,
+    drift: Annotated[
+        Path | None, typer.Option(help="Folder of `edgecraft monitor` reports for the dashboard.")
+    ] = None,
 ) -> None:
-    """Serve the run's signals over HTTP (POST /bars needs EDGECRAFT_TOKEN; GET /docs)."""
+    """Serve the run's signals over HTTP: the dashboard at /dashboard, the API at /docs
+    (POST /bars needs EDGECRAFT_TOKEN)."""
     import uvicorn
 
     from edgecraft.pipeline.live import open_service, start_poller
@@ -404,7 +414,13 @@ def serve(
             from edgecraft.pipeline.feature_store import FeatureRepo
 
             online = FeatureRepo(feast).online
-        uvicorn.run(create_app(service, online), host=host, port=port, log_level="warning")
+        err_console.print(f"dashboard: http://{host}:{port}/dashboard", highlight=False)
+        uvicorn.run(
+            create_app(service, online, paper_ledger, drift),
+            host=host,
+            port=port,
+            log_level="warning",
+        )
     finally:
         if stop is not None:
             stop.set()

@@ -84,7 +84,12 @@ def equity_figure(curves: dict[str, pd.Series], title: str, height: int = 400) -
             for i, (name, curve) in enumerate(curves.items())
         ]
     )
-    fig.update_layout(title=title, height=height, yaxis_title="equity (start = 1)")
+    fig.update_layout(
+        title=title,
+        height=height,
+        yaxis_title="equity (start = 1)",
+        legend={"orientation": "h", "yanchor": "top", "y": -0.15, "x": 0},
+    )
     return fig
 
 

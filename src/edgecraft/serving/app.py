@@ -8,6 +8,7 @@ import math
 import os
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edgecraft.core.contracts import Bar
 from edgecraft.pipeline.live import LiveService, RejectedBarError
+from edgecraft.serving.dashboard import mount_dashboard
 
 TOKEN_ENV = "EDGECRAFT_TOKEN"
 
@@ -61,10 +63,15 @@ class BarsIn(BaseModel):
 
 
 def create_app(
-    service: LiveService, online_features: Callable[[list[str]], pd.DataFrame] | None = None
+    service: LiveService,
+    online_features: Callable[[list[str]], pd.DataFrame] | None = None,
+    paper_ledger: str | None = None,
+    drift: Path | None = None,
 ) -> FastAPI:
     """The HTTP shell over one LiveService; `online_features(symbols)` (e.g. a Feast
-    repository's online read) backs GET /features/{base}/{quote} when given."""
+    repository's online read) backs GET /features/{base}/{quote} when given. The dashboard
+    (GET /dashboard) shows the paper sessions of `paper_ledger` and the drift reports under
+    `drift` when given."""
     app = FastAPI(
         title="edgecraft", version="0.1.0", description=f"Signals of run {service.run_id}"
     )
@@ -151,4 +158,5 @@ def create_app(
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
+    mount_dashboard(app, service, paper_ledger, drift)
     return app

@@ -163,13 +163,11 @@ def mount_dashboard(
         equity = ledger.read("equity", session["session"])
         trades = ledger.read("trades", session["session"])
         curves = {
-            f"{arm} ({session[arm]})" if arm in ("champion", "challenger") else arm: part.set_index(
-                "ts"
-            )["net"]
+            f"{arm} ({Path(str(session.get(arm) or arm)).name})": part.set_index("ts")["net"]
             for arm, part in equity.groupby("arm")
         }
         figure = equity_figure(curves, "paper accounts, net of costs")
-        recent = trades.sort_values("exit_ts").groupby("arm").tail(10)
+        recent = trades.sort_values("exit_ts", ascending=False).groupby("arm").head(5)
         return _clean(
             {
                 "available": True,
@@ -213,8 +211,9 @@ def mount_dashboard(
                 if len(heat)
                 else None,
                 "kl": json.loads(
-                    kl_figure(kl, settings.get("kl_warn", 0.1), settings.get("kl_alert", 0.25))
-                    .to_json()
+                    kl_figure(
+                        kl, settings.get("kl_warn", 0.1), settings.get("kl_alert", 0.25)
+                    ).to_json()
                 ),
             }
         )
