@@ -18,6 +18,7 @@ import uvicorn
 from edgecraft.pipeline.live import LiveService
 from edgecraft.pipeline.monitor import MonitorSettings, monitor_run
 from edgecraft.pipeline.paper import paper_ab
+from edgecraft.pipeline.plots import horizon_text
 from edgecraft.serving.app import TOKEN_ENV, create_app
 from edgecraft.serving.dashboard import drift_history
 
@@ -167,7 +168,8 @@ def test_a_posted_bar_shows_up_on_the_page_live(server, layout, monkeypatch):
 def _label(service, symbol: str) -> str:
     s = service.latest.signals[symbol]
     side = {1: "LONG", -1: "SHORT", 0: "FLAT"}[s["direction"]]
-    return f"{side} at {s['ts']}, confidence {s['confidence']:.2f}, horizon {s['horizon']}"
+    held = horizon_text(s["horizon"])
+    return f"{side} at {s['ts']}, confidence {s['confidence']:.2f}, horizon {held}"
 
 
 def test_chromium_is_the_one_ci_installs():

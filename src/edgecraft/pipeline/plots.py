@@ -129,7 +129,7 @@ def candles_figure(
         label, _, colour = SIDES[int(signal["direction"])]
         title = (
             f"{symbol}: {label} at {signal['ts']}, confidence {signal['confidence']:.2f}, "
-            f"horizon {signal['horizon']}"
+            f"horizon {horizon_text(signal['horizon'])}"
         )
         for name, value, dash in (
             ("entry", signal.get("entry"), "solid"),
@@ -145,8 +145,25 @@ def candles_figure(
                 annotation_text=f"{name} {value:,.2f}",
                 annotation_position="right",
             )
-    fig.update_layout(title=title, height=460, xaxis_rangeslider_visible=False, yaxis_title="price")
+    fig.update_layout(
+        title=title,
+        height=460,
+        xaxis_rangeslider_visible=False,
+        yaxis_title="price",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0},
+        margin={"r": 110},
+    )
     return fig
+
+
+def horizon_text(value: object) -> str:
+    """A horizon as traders write it: 4h, 24h, 90m."""
+    try:
+        delta = pd.Timedelta(str(value))
+    except ValueError:
+        return str(value)
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 
 
 def psi_heatmap(psi: pd.DataFrame, warn: float = 0.1, alert: float = 0.25) -> go.Figure:
