@@ -12,6 +12,11 @@ OHLCV_INPUTS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 RESIDUAL = 1e-6  # a recursive feature's warm-up leaves at most this share of its starting state
 
 
+def family_of(column: str) -> str:
+    """A feature column's family: its name up to the first underscore (tech_rsi_14_1h -> tech)."""
+    return column.split("_", 1)[0]
+
+
 def ema_warmup(alpha: float, seed: int) -> int:
     """Bars until an average seeded after `seed` bars forgets its seed to `RESIDUAL`."""
     return seed + math.ceil(math.log(RESIDUAL) / math.log(1.0 - alpha))

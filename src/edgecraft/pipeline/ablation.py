@@ -16,15 +16,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from edgecraft.features.base import family_of
 from edgecraft.metrics.ic import ic, ic_by, information_ratio
 from edgecraft.pipeline.config import RunConfig, atr_columns
 from edgecraft.pipeline.run import usable_rows
 
 log = logging.getLogger(__name__)
-
-
-def family_of(column: str) -> str:
-    return column.split("_", 1)[0]
 
 
 def _judge(score: pd.Series, ret: pd.Series) -> dict:

@@ -25,13 +25,10 @@ from feast import Entity, FeatureStore, FeatureView, Field, FileSource  # noqa: 
 from feast.types import Float64  # noqa: E402
 from feast.value_type import ValueType  # noqa: E402
 
+from edgecraft.features.base import family_of  # noqa: E402
+
 PROJECT = "edgecraft"
 TTL = timedelta(days=3)  # an online value older than this is stale, not served
-
-
-def family_of(column: str) -> str:
-    """A column's family: its name up to the first underscore (tech_rsi_14_1h -> tech)."""
-    return column.split("_", 1)[0]
 
 
 def _online_store(online: str, repo: Path) -> dict:

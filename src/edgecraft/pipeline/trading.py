@@ -13,6 +13,7 @@ from edgecraft.backtest.replay import market_grid, replay
 from edgecraft.backtest.simulator import REASONS, TRADE_FIELDS, Costs
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.engine.engine import Engine, SignalRule
+from edgecraft.features.config import MARKET_CHANNELS
 from edgecraft.features.stream import FeatureStream
 from edgecraft.metrics.returns import (
     calmar,
@@ -54,15 +55,23 @@ def build_engine(
     `channels`: per symbol, its external channel series (see `external_series`)."""
     features = config.features.build()
     fc = config.features
+    market: dict[str, pd.Series] = {}  # market-wide channels: every symbol, known or not
+    for by_channel in (channels or {}).values():
+        market.update({ch: s for ch, s in by_channel.items() if ch in MARKET_CHANNELS})
     stream = FeatureStream(
         features,
         fc.references,
         {s: fc.funding_cursor(f) for s, f in (funding or {}).items()},
         fc.fear_greed_cursor(fear_greed),
         {
-            symbol: {ch: fc.channel_cursor(ch, series) for ch, series in by_channel.items()}
+            symbol: {
+                ch: fc.channel_cursor(ch, series)
+                for ch, series in by_channel.items()
+                if ch not in MARKET_CHANNELS
+            }
             for symbol, by_channel in (channels or {}).items()
         },
+        {ch: fc.channel_cursor(ch, series) for ch, series in market.items()},
     )
     risk = RiskManager(config.risk, config.costs.fee_bps + config.costs.half_spread_bps)
     rule = SignalRule(
