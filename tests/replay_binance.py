@@ -8,13 +8,9 @@ a 429 with Retry-After, or a response slower than the client's timeout.
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
-
 import pandas as pd
+
+from tests.replay_providers import ReplayServer
 
 
 def _spot_symbol(symbol: str, base: str, quote: str) -> dict:
@@ -82,8 +78,11 @@ def _perp_symbol(symbol: str, base: str, quote: str) -> dict:
     }
 
 
-class BinanceReplay:
+class BinanceReplay(ReplayServer):
     """Serve `klines` (file frames: timestamp = open time) and `funding` per exchange symbol."""
+
+    retry_after = "1"
+    rate_limited = {"code": -1003, "msg": "Too many requests."}
 
     def __init__(
         self,
@@ -103,61 +102,11 @@ class BinanceReplay:
         self.served: dict[str, int] = {}  # symbol -> row of the last snapshot served
         self.now = now
         self.step_ms = int(pd.Timedelta(timeframe).value // 1_000_000)
-        self.faults: list[tuple[str, str]] = []  # (path prefix, "429" | "timeout:<seconds>")
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
-    def __enter__(self) -> BinanceReplay:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        replay = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep test output clean
-                pass
-
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                parts = urlsplit(self.path)
-                query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-                replay.requests.append((parts.path, query))
-                for i, (prefix, fault) in enumerate(replay.faults):
-                    if parts.path.startswith(prefix):
-                        del replay.faults[i]
-                        if fault == "429":
-                            return self._send(
-                                429,
-                                {"code": -1003, "msg": "Too many requests."},
-                                {"Retry-After": "1"},
-                            )
-                        time.sleep(float(fault.split(":")[1]))
-                        break
-                status, body = replay.answer(parts.path, query)
-                self._send(status, body)
-
-            def _send(self, status: int, body: object, headers: dict | None = None) -> None:
-                data = json.dumps(body).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for key, value in (headers or {}).items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout test)
-
-        return Handler
-
-    def answer(self, path: str, query: dict[str, str]) -> tuple[int, object]:
+    def answer(
+        self, path: str, query: dict[str, str], headers: dict[str, str] | None = None
+    ) -> tuple[int, object]:
         now_ms = int(self.now.value // 1_000_000)
         pairs = [(s, s[:-4], s[-4:]) for s in self.klines]
         if path == "/api/v3/exchangeInfo":
@@ -181,6 +130,8 @@ class BinanceReplay:
             return self._klines(query, now_ms)
         if path == "/fapi/v1/fundingRate":
             return self._funding(query, now_ms)
+        if path == "/futures/data/openInterestHist":
+            return self._open_interest(query, now_ms)
         if path == "/api/v3/depth":
             return self._depth(query)
         if path == "/api/v3/aggTrades":
@@ -287,4 +238,28 @@ class BinanceReplay:
                 "M": True,
             }
             for r, t in zip(rows.itertuples(), ms[keep][:limit], strict=True)
+        ]
+
+    def _open_interest(self, query: dict[str, str], now_ms: int) -> tuple[int, object]:
+        """Binance keeps 30 days of open interest; served from the symbol's klines' open times
+        (values: a running sum of volume, a stand-in with the documented format)."""
+        frame = self.klines.get(query.get("symbol", ""))
+        if frame is None:
+            return 400, {"code": -1121, "msg": "Invalid symbol."}
+        ms = frame["timestamp"].dt.as_unit("ms").astype("int64").to_numpy()
+        start = max(int(query.get("startTime", 0)), now_ms - 30 * 86_400_000)
+        end = min(int(query.get("endTime", now_ms)), now_ms)
+        keep = (ms >= start) & (ms <= end)
+        limit = min(int(query.get("limit", 30)), 500)
+        amount = frame["volume"].cumsum().to_numpy()
+        return 200, [
+            {
+                "symbol": query["symbol"],
+                "sumOpenInterest": f"{a:.8f}",
+                "sumOpenInterestValue": f"{a * c:.8f}",
+                "timestamp": int(t),
+            }
+            for t, a, c in zip(
+                ms[keep][:limit], amount[keep][:limit], frame["close"][keep][:limit], strict=True
+            )
         ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from edgecraft.data.download import Downloader, RetryPolicy, make_exchange
+from edgecraft.data.external import read_channel
 from edgecraft.data.layout import DataLayout
 from edgecraft.data.store import ParquetStore
 from tests.replay_binance import BinanceReplay
@@ -86,6 +88,23 @@ def test_funding_history_is_downloaded_rounded_and_resumed(tmp_path, real_klines
     pd.testing.assert_series_equal(
         series, expected.loc[:now].rename_axis("ts"), check_freq=False, check_index_type=False
     )
+
+
+def test_open_interest_fills_its_channel_from_the_last_30_days_and_resumes(tmp_path, real_klines):
+    klines, funding = real_klines
+    now = pd.Timestamp("2024-03-20", tz="UTC")
+    store = ParquetStore(tmp_path)
+    with BinanceReplay({"BTCUSDT": klines}, {"BTCUSDT": funding}, now) as server:
+        server.faults = [("/futures/data/openInterestHist", "429")]
+        downloader, waits = _downloader(server, store, now)
+        fetched = downloader.open_interest("BTC/USDT", START)
+        again = downloader.open_interest("BTC/USDT", START)
+    assert len(waits) == 1 and again == 0
+    series = read_channel(tmp_path / "channels" / "open_interest" / "BTC.parquet")
+    assert fetched == len(series) and 29 * 24 - 2 <= len(series) <= 29 * 24 + 1
+    assert series.index[0] >= now - pd.Timedelta("29D") and series.index[-1] <= now
+    served = klines.set_index("timestamp")["volume"].cumsum()
+    np.testing.assert_allclose(np.exp(series.to_numpy()), served.reindex(series.index), rtol=1e-8)
 
 
 def test_persistent_rate_limit_gives_up_with_the_exchange_error(tmp_path, real_klines):

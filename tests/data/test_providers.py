@@ -65,7 +65,7 @@ def test_coinmetrics_pages_retries_and_stores_real_network_metrics(tmp_path, eth
         counts = record(client, tmp_path, "ETH", pd.Timestamp("2020-01-01"), "2020-03-31")
     assert waits[0] == 2.0  # the server's Retry-After, then an exponential wait for the 500
     assert len(waits) == 2
-    pages = [q for p, q, _ in server.requests if p == "/v4/timeseries/asset-metrics"]
+    pages = [q for p, q in server.requests if p == "/v4/timeseries/asset-metrics"]
     assert len(pages) >= 5
     assert counts["chain_active"] == len(eth_metrics)
     stored = read_channel(tmp_path / "channels" / "chain_active" / "ETH.parquet")

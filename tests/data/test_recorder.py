@@ -26,6 +26,18 @@ def recorded(layout):
     return l2, trades, klines
 
 
+def _replay(recorded) -> BinanceReplay:
+    l2, trades, klines = recorded
+    return BinanceReplay(
+        {"BTCUSDT": klines},
+        {},
+        pd.Timestamp("2024-08-09 01:00", tz="UTC"),
+        books={"BTCUSDT": l2},
+        trades={"BTCUSDT": trades},
+        book_step=STEP,
+    )
+
+
 def _recorder(server, root, l2):
     exchange = make_exchange("binance", api_base=server.url, timeout_ms=2000)
     exchange.enableRateLimit = False
@@ -48,16 +60,8 @@ def _recorder(server, root, l2):
 
 
 def test_recorder_stores_snapshots_and_trades_as_the_exchange_sent_them(tmp_path, recorded):
-    l2, trades, klines = recorded
-    replay = BinanceReplay(
-        {"BTCUSDT": klines},
-        {},
-        pd.Timestamp("2024-08-09 01:00", tz="UTC"),
-        books={"BTCUSDT": l2},
-        trades={"BTCUSDT": trades},
-        book_step=STEP,
-    )
-    with replay as server:
+    l2, trades, _ = recorded
+    with _replay(recorded) as server:
         server.faults = [("/api/v3/depth", "429")]
         recorder, waits = _recorder(server, tmp_path, l2)
         written = recorder.record(["BTC/USDT"], polls=5, interval_s=20)
@@ -85,17 +89,9 @@ def test_recorder_stores_snapshots_and_trades_as_the_exchange_sent_them(tmp_path
 
 
 def test_a_second_session_merges_into_the_day_file(tmp_path, recorded):
-    l2, trades, klines = recorded
+    l2 = recorded[0]
     for _ in range(2):
-        replay = BinanceReplay(
-            {"BTCUSDT": klines},
-            {},
-            pd.Timestamp("2024-08-09 01:00", tz="UTC"),
-            books={"BTCUSDT": l2},
-            trades={"BTCUSDT": trades},
-            book_step=STEP,
-        )
-        with replay as server:
+        with _replay(recorded) as server:
             recorder, _ = _recorder(server, tmp_path, l2)
             recorder.record(["BTC/USDT"], polls=3, interval_s=1)
     books, _ = DataLayout(tmp_path).recordings("spot", "BTC/USDT")
@@ -103,22 +99,14 @@ def test_a_second_session_merges_into_the_day_file(tmp_path, recorded):
 
 
 def test_a_corrupt_day_file_is_refused_and_left_as_it_was(tmp_path, recorded):
-    l2, trades, klines = recorded
+    l2 = recorded[0]
     path = tmp_path / "microstructure" / "binance_spot_BTCUSDT_l2_top20_20240808.parquet"
     path.parent.mkdir(parents=True)
     bad = l2.head(3).copy()
     bad.loc[1, "update_id"] = bad.loc[0, "update_id"]  # the sequence must increase
     bad.to_parquet(path, index=False)
     before = path.read_bytes()
-    replay = BinanceReplay(
-        {"BTCUSDT": klines},
-        {},
-        pd.Timestamp("2024-08-09 01:00", tz="UTC"),
-        books={"BTCUSDT": l2},
-        trades={"BTCUSDT": trades},
-        book_step=STEP,
-    )
-    with replay as server:
+    with _replay(recorded) as server:
         recorder, _ = _recorder(server, tmp_path, l2)
         with pytest.raises(DataError, match="update_id"):
             recorder.record(["BTC/USDT"], polls=2, interval_s=1)

@@ -182,18 +182,23 @@ def download(
     api_base: Annotated[
         str | None, typer.Option(help="Send REST calls to this base URL instead (mirror or proxy).")
     ] = None,
+    open_interest: Annotated[
+        bool, typer.Option(help="Also fetch perpetual open interest (last 30 days).")
+    ] = False,
 ) -> None:
     """Backfill closed bars from the exchange, resuming from the last stored bar."""
     from edgecraft.pipeline.download import download as download_flow
 
     try:
         results = download_flow(
-            data, symbols, timeframe, market, since, funding, exchange, api_base
+            data, symbols, timeframe, market, since, funding, exchange, api_base, open_interest
         )
     except (DataError, ConfigError) as exc:
         raise _fail(exc) from exc
     for r in results:
         extra = f", {r.funding_added} funding rate(s)" if r.funding_added is not None else ""
+        if r.open_interest is not None:
+            extra += f", {r.open_interest} open-interest stamp(s)"
         out_console.print(
             f"{r.symbol}: {r.bars_added} new {timeframe} bar(s){extra}", highlight=False
         )

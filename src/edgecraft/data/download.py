@@ -7,6 +7,7 @@ exponential backoff on rate limits (HTTP 429/418) and network timeouts. Only clo
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,6 +177,39 @@ class Downloader:
             added += result.added
             start = page["timestamp"].iloc[-1] + pd.Timedelta("1min")
         return added
+
+    def open_interest(self, symbol: str, since: pd.Timestamp, period: str = "1h") -> int:
+        """Download the perpetual's open-interest history (Binance keeps about 30 days) into the
+        ``open_interest`` channel of its base asset (log of base-asset contracts, stamped at the
+        snapshot time); from the last stored stamp on. Returns the number of stamps fetched."""
+        from edgecraft.data.external import asset_of, channel_path, read_channel, write_channel
+
+        self._load_markets()
+        asset = asset_of(symbol)
+        path = channel_path(self.store.root, "open_interest", asset)
+        step = timeframe_delta(period)
+        start = read_channel(path).index[-1] + step if path.exists() else since
+        start = max(start, self.now() - pd.Timedelta("29D"))  # older history is not served
+        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
+        fetched = 0
+        while start <= self.now():
+            since_ms = int(start.value // 1_000_000)
+            rows = with_retries(
+                lambda since_ms=since_ms: self.exchange.fetch_open_interest_history(
+                    perp, period, since=since_ms, limit=min(self.page_limit, 500)
+                ),
+                self.policy,
+                self.sleep,
+            )
+            rows = [r for r in rows if r.get("openInterestAmount") and r["timestamp"] >= since_ms]
+            if not rows:
+                break
+            stamps = pd.to_datetime([r["timestamp"] for r in rows], unit="ms", utc=True)
+            values = [math.log(float(r["openInterestAmount"])) for r in rows]
+            write_channel(self.store.root, "open_interest", asset, pd.Series(values, stamps))
+            fetched += len(rows)
+            start = stamps.max() + step
+        return fetched
 
     def _load_markets(self) -> None:
         if not self._markets_loaded:

@@ -18,6 +18,7 @@ class DownloadResult:
     symbol: str
     bars_added: int
     funding_added: int | None
+    open_interest: int | None = None
 
 
 def download(
@@ -29,8 +30,9 @@ def download(
     funding: bool = False,
     exchange: str = "binance",
     api_base: str | None = None,
+    open_interest: bool = False,
 ) -> list[DownloadResult]:
-    """Download closed bars (and funding rates) of `symbols` into the data folder `data`."""
+    """Download closed bars (and funding rates, open interest) of `symbols` into `data`."""
     store = ParquetStore(data, exchange)
     downloader = Downloader(make_exchange(exchange, api_base), store)
     start = (
@@ -42,7 +44,8 @@ def download(
     for symbol in (unify(s) for s in symbols):
         bars = downloader.bars(market, timeframe, symbol, start)
         rates = downloader.funding(symbol, start) if funding else None
-        results.append(DownloadResult(symbol, bars, rates))
+        interest = downloader.open_interest(symbol, start) if open_interest else None
+        results.append(DownloadResult(symbol, bars, rates, interest))
     return results
 
 
