@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from edgecraft.core.errors import ConfigError, DataError
+from edgecraft.core.errors import ConfigError, DataError, EdgecraftError
 from edgecraft.pipeline.config import load_run_config
 
 app = typer.Typer(
@@ -219,12 +219,11 @@ def fetch(
     """Fetch on-chain, social or news series into the data folder's channels/ (keys from the
     environment: CRYPTOQUANT_API_KEY, WHALE_ALERT_API_KEY, LUNARCRUSH_API_KEY,
     CRYPTOPANIC_API_KEY; COINMETRICS_API_KEY optional)."""
-    from edgecraft.data.providers.http import ProviderError
     from edgecraft.pipeline.download import fetch_external
 
     try:
         counts = fetch_external(data, provider, assets, start, end, api_base)
-    except (DataError, ConfigError, ProviderError) as exc:
+    except EdgecraftError as exc:  # bad data or config, or the provider refused
         raise _fail(exc) from exc
     for asset, channels in counts.items():
         shown = ", ".join(f"{c} {n}" for c, n in channels.items()) or "nothing"
