@@ -24,7 +24,12 @@ from edgecraft.pipeline.run import usable_rows
 log = logging.getLogger(__name__)
 
 
+MIN_ROWS = 1000  # fewer rows with a family than this: no verdict on its rows (None)
+
+
 def _judge(score: pd.Series, ret: pd.Series) -> dict:
+    if len(score) < MIN_ROWS:
+        return dict.fromkeys(("rank_ic", "cross_sectional_rank_ic", "ir"))
     month = pd.Series(score.index.get_level_values("ts").strftime("%Y-%m"), index=score.index)
     cross = ic_by(score, ret, "ts", "spearman", min_count=3)
     out = {
