@@ -198,7 +198,12 @@ def mount_dashboard(
         """PSI by feature family over the monitoring runs, signal KL over time, status."""
         heat, kl, newest = drift_history(drift)
         if newest is None:
-            return {"available": False, "reason": "no drift report: serve with --drift FOLDER"}
+            reason = (
+                "no drift reports: serve with --drift FOLDER"
+                if drift is None
+                else f"no `edgecraft monitor` report under {drift} yet"
+            )
+            return {"available": False, "reason": reason}
         settings = newest.get("settings", {})
         warn, alert = settings.get("psi_warn", 0.1), settings.get("psi_alert", 0.25)
         return _clean(
