@@ -109,3 +109,38 @@ def test_live_stream_with_channels_equals_the_batch_build(builder, layout):
         got = np.array(live[symbol])
         np.testing.assert_allclose(got, frame.to_numpy(), rtol=1e-9, atol=1e-12)
         assert np.isfinite(frame["onchain_active"]).sum() > 500
+
+
+def test_a_taker_flow_table_fills_the_bars_and_the_trade_flow_family(layout, tmp_path):
+    """A `taker_flow/` table (the layout Binance's hourly taker volumes come in) reaches the spot
+    1h bars by open time + 1h and the `taker_flow` feature; here built from the recorded ticks."""
+    from edgecraft.features.microstructure import trade_bars
+
+    for entry in layout.root.iterdir():
+        (tmp_path / entry.name).symlink_to(entry)
+    _, trades = layout.recordings("spot", "BTC/USDT")
+    hourly = trade_bars(trades, "1h")  # stamped by close time
+    table = pd.DataFrame(
+        {
+            "timestamp": hourly.index - pd.Timedelta("1h"),  # the table's open-time stamps
+            "symbol": "BTCUSDT",
+            "volume": hourly["volume"].to_numpy(),
+            "taker_buy_volume": hourly["taker_buy_volume"].to_numpy(),
+        }
+    )
+    (tmp_path / "taker_flow").mkdir()
+    table.to_parquet(tmp_path / "taker_flow" / "binance_spot_taker_flow_1h.parquet", index=False)
+    local = DataLayout(tmp_path)
+    bars = _window(local, "2024-08-08 20:00", "2024-08-09 03:00")
+    btc = bars.xs("BTC/USDT", level="symbol")
+    assert btc["taker_buy_volume"].notna().sum() == 2
+    assert btc.loc["2024-08-09 00:00", "taker_buy_volume"] == hourly["taker_buy_volume"].iloc[0]
+    config = FeaturesConfig(
+        timeframes=["1h"], features=[FeatureSpec(name="taker_flow")], normalize=[]
+    )
+    frame = FeatureBuilder(local, config).build(bars, "BTC/USDT").droplevel("symbol")
+    # the kline-level imbalance uses the bar's own volume, which is the whole hour's
+    expected = 2 * hourly["taker_buy_volume"].iloc[0] / btc.loc["2024-08-09 00:00", "volume"] - 1
+    assert frame.loc["2024-08-09 00:00", "micro_taker_flow_1"] == pytest.approx(expected)
+    assert frame["micro_taker_flow_1"].notna().sum() == 2  # the hours without taker volume: NaN
+    assert frame["micro_taker_flow_24"].isna().all()  # 24 bars of taker volume not yet seen

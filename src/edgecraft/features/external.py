@@ -162,11 +162,11 @@ class TakerFlow(Feature):
 
     @property
     def warmup(self) -> int:
-        return max(self.windows) - 1
+        return max(self.windows) - 1  # every window full; each output is defined after its own
 
     @property
     def state_size(self) -> int:
         return 2 + 2 * max(self.windows)
 
     def own_params(self) -> list[float]:
-        return [*map(float, self.windows), float(self.warmup)]
+        return [*map(float, self.windows)]

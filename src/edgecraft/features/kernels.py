@@ -365,9 +365,10 @@ def event_series(state, params, x, out):  # pragma: no cover - compiled
 @nb.njit(SIGNATURE, cache=True)
 def flow_imbalance(state, params, x, out):  # pragma: no cover - compiled
     # Trade-flow imbalance from bars that carry taker-buy volume: (buy - sell) / volume
-    # = (2 * taker_buy - volume) / volume, summed over the last w bars for each window. A row
-    # without taker volume (NaN) is missing: NaN out, state unchanged; a window with no volume is 0.
-    # params: [volume_col, taker_col, w_1..w_k, warmup]; state: [count, pos, volumes x W,
+    # = (2 * taker_buy - volume) / volume, summed over the last w bars for each window, each
+    # defined once its own w bars were seen. A row without taker volume (NaN) is missing: NaN out,
+    # state unchanged; a window with no volume is 0.
+    # params: [volume_col, taker_col, w_1..w_k]; state: [count, pos, volumes x W,
     #         taker volumes x W] with W = max(w)
     v_col, t_col = int(params[0]), int(params[1])
     k = out.shape[1]
@@ -386,7 +387,7 @@ def flow_imbalance(state, params, x, out):  # pragma: no cover - compiled
         seen = state[0] - 1  # rows before this one
         for j in range(k):
             w = int(params[2 + j])
-            if seen < params[2 + k] or seen < w - 1:
+            if seen < w - 1:
                 out[i, j] = NAN
                 continue
             total = 0.0
