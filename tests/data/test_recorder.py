@@ -111,3 +111,19 @@ def test_a_corrupt_day_file_is_refused_and_left_as_it_was(tmp_path, recorded):
         with pytest.raises(DataError, match="update_id"):
             recorder.record(["BTC/USDT"], polls=2, interval_s=1)
     assert path.read_bytes() == before
+
+
+def test_cli_record_book_then_validate_the_files(tmp_path, recorded):
+    from typer.testing import CliRunner
+
+    from edgecraft.cli.main import app
+
+    runner = CliRunner()
+    with _replay(recorded) as server:
+        args = ["record-book", "-s", "BTC/USDT", "--data", str(tmp_path), "--polls", "3"]
+        result = runner.invoke(app, [*args, "--interval", "0", "--api-base", server.url])
+    assert result.exit_code == 0, result.output
+    # on the real clock the recorder asks for the last minute's trades: the replay's are from 2024
+    assert "3 row(s)" in result.output and "trades" not in result.output
+    checked = runner.invoke(app, ["validate", str(tmp_path / "microstructure")])
+    assert checked.exit_code == 0, checked.output
