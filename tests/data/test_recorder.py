@@ -127,3 +127,54 @@ def test_cli_record_book_then_validate_the_files(tmp_path, recorded):
     assert "3 row(s)" in result.output and "trades" not in result.output
     checked = runner.invoke(app, ["validate", str(tmp_path / "microstructure")])
     assert checked.exit_code == 0, checked.output
+
+
+def test_streaming_recorder_rebuilds_each_recorded_book_from_snapshot_and_diffs(tmp_path, recorded):
+    """CCXT Pro's watch_order_book over a websocket replay of Binance's diff-depth stream (built
+    from the recorded books) and its REST snapshot: every book it hands over is a recorded one."""
+    from tests.replay_binance_ws import BinanceStreamReplay
+
+    l2, trades, _ = recorded
+    with _replay(recorded) as rest, BinanceStreamReplay(l2, trades, "BTCUSDT", 60, 0.005) as ws:
+        rest.book_step = 0  # the REST depth snapshot is the first recorded book
+        # CCXT Pro tells Binance's spot streams by "/stream" in the URL (stream.binance.com)
+        ws_base = f"{ws.url}/stream"
+        exchange = make_exchange("binance", api_base=rest.url, pro=True, ws_base=ws_base)
+        exchange.enableRateLimit = False
+        # the replay's receive clock: from the first recorded book's, 1 ms per reading
+        ticks_ns = iter(range(l2["local_ts"].iloc[0].value, 2**62, 1_000_000))
+        recorder = BookRecorder(exchange, tmp_path, "spot", 20, clock_ns=lambda: next(ticks_ns))
+        written = recorder.stream(["BTC/USDT"], updates=20, timeout_s=60)
+    assert any("@depth" in s for s in ws.subscriptions) and any(
+        "@trade" in s for s in ws.subscriptions
+    )
+    books, ticks = DataLayout(tmp_path).recordings("spot", "BTC/USDT")
+    assert len(books) == 20 and any("l2_top20" in p for p in written)
+    real = l2.set_index("update_id")
+    levels = [c for c in l2.columns if c.startswith(("bid_", "ask_"))]
+    for _, row in books.iterrows():  # each state handed over equals the recorded book of its id
+        np.testing.assert_allclose(
+            row[levels].to_numpy(float), real.loc[row["update_id"], levels].to_numpy(float)
+        )
+    assert ticks is not None and ticks["trade_id"].is_unique and len(ticks) > 0
+    later = trades[trades["timestamp"] > l2["timestamp"].iloc[0]]
+    expected = later.set_index("trade_id").loc[ticks["trade_id"]]
+    assert (ticks["is_buyer_maker"].to_numpy() == expected["is_buyer_maker"].to_numpy()).all()
+
+
+def test_cli_record_book_streams_with_ccxt_pro(tmp_path, recorded):
+    from typer.testing import CliRunner
+
+    from edgecraft.cli.main import app
+    from tests.replay_binance_ws import BinanceStreamReplay
+
+    l2, trades, _ = recorded
+    stream = BinanceStreamReplay(l2, trades, "BTCUSDT", 30, 0.005, at_now=True)
+    with _replay(recorded) as rest, stream as ws:  # the CLI reads the real clock
+        rest.book_step = 0
+        args = ["record-book", "-s", "BTC/USDT", "--data", str(tmp_path), "--polls", "10"]
+        args += ["--stream", "--api-base", rest.url, "--ws-base", f"{ws.url}/stream"]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    books, _ = DataLayout(tmp_path).recordings("spot", "BTC/USDT")
+    assert len(books) == 10 and set(books["update_id"]) <= set(l2["update_id"])

@@ -234,18 +234,26 @@ def fetch(
 def record_book(
     symbols: Annotated[list[str], typer.Option("--symbol", "-s", help="Pairs, e.g. BTC/USDT.")],
     data: Annotated[Path, typer.Option(envvar="EDGECRAFT_DATA", help="Data folder to fill.")],
-    polls: Annotated[int, typer.Option(min=1, help="Snapshots to take per symbol.")] = 60,
+    polls: Annotated[
+        int, typer.Option(min=1, help="Snapshots per symbol (book updates with --stream).")
+    ] = 60,
     interval: Annotated[float, typer.Option(min=0, help="Seconds between snapshots.")] = 1.0,
     market: Annotated[str, typer.Option(help="spot or perp.")] = "spot",
     levels: Annotated[int, typer.Option(min=1, help="Book levels per side.")] = 20,
     exchange: Annotated[str, typer.Option(help="CCXT exchange id.")] = "binance",
     api_base: Annotated[str | None, typer.Option(help="Send REST calls here instead.")] = None,
+    stream: Annotated[
+        bool, typer.Option(help="Follow the websocket streams (CCXT Pro) instead of polling.")
+    ] = False,
+    ws_base: Annotated[str | None, typer.Option(help="Websocket base URL instead.")] = None,
 ) -> None:
     """Record top-N order-book snapshots and tick trades into the data folder's microstructure/."""
     from edgecraft.pipeline.download import record_books
 
     try:
-        written = record_books(data, symbols, polls, interval, market, levels, exchange, api_base)
+        written = record_books(
+            data, symbols, polls, interval, market, levels, exchange, api_base, stream, ws_base
+        )
     except (DataError, ConfigError) as exc:
         raise _fail(exc) from exc
     for path, rows in written.items():

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import ccxt
+import ccxt.pro
 import pandas as pd
 
 from edgecraft.core.timeframes import timeframe_delta
@@ -56,26 +57,39 @@ class RetryPolicy:
 
 
 def make_exchange(
-    name: str = "binance", api_base: str | None = None, timeout_ms: int = 10_000
+    name: str = "binance",
+    api_base: str | None = None,
+    timeout_ms: int = 10_000,
+    pro: bool = False,
+    ws_base: str | None = None,
 ) -> ccxt.Exchange:
-    """A CCXT exchange with its built-in rate limiter on; `api_base` redirects every REST URL
-    (a mirror, a proxy, or a local replay server) by replacing scheme and host."""
-    if not hasattr(ccxt, name):
-        raise ValueError(f"unknown exchange {name!r} for CCXT")
-    exchange = getattr(ccxt, name)(
+    """A CCXT exchange with its built-in rate limiter on; `pro` gives CCXT Pro's async exchange
+    (websocket `watch_*` methods). `api_base` redirects every REST URL and `ws_base` every
+    websocket URL (a mirror, a proxy, or a local replay server) by replacing scheme and host.
+    CCXT Pro's Binance tells spot streams by "/stream" in the URL: keep it in a `ws_base`."""
+    module = ccxt.pro if pro else ccxt
+    if not hasattr(module, name):
+        raise ValueError(f"unknown exchange {name!r} for CCXT{' Pro' if pro else ''}")
+    exchange = getattr(module, name)(
         {
             "enableRateLimit": True,
             "timeout": timeout_ms,
             "options": {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False},
         }
     )
-    if api_base:
-        base = api_base.rstrip("/")
-        exchange.urls["api"] = {
-            key: base + urlsplit(url).path if isinstance(url, str) else url
-            for key, url in exchange.urls["api"].items()
-        }
+    if api_base or ws_base:
+        exchange.urls["api"] = _redirect(exchange.urls["api"], api_base, ws_base)
     return exchange
+
+
+def _redirect(urls: object, api_base: str | None, ws_base: str | None) -> object:
+    if isinstance(urls, dict):
+        return {key: _redirect(value, api_base, ws_base) for key, value in urls.items()}
+    if not isinstance(urls, str):
+        return urls
+    parts = urlsplit(urls)
+    base = ws_base if parts.scheme in ("ws", "wss") else api_base
+    return base.rstrip("/") + parts.path if base else urls
 
 
 def with_retries(

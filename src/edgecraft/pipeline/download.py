@@ -94,9 +94,17 @@ def record_books(
     levels: int = 20,
     exchange: str = "binance",
     api_base: str | None = None,
+    stream: bool = False,
+    ws_base: str | None = None,
 ) -> dict[str, int]:
-    """Poll order books and trades of `symbols` into ``data/microstructure``; rows per file."""
+    """Record order books and trades of `symbols` into ``data/microstructure``: `polls` REST
+    snapshots `interval_s` apart, or with `stream` the websocket streams until each book updated
+    `polls` times. Returns rows per file."""
     from edgecraft.data.providers.recorder import BookRecorder
 
-    recorder = BookRecorder(make_exchange(exchange, api_base), data, market, levels)
-    return recorder.record([unify(s) for s in symbols], polls, interval_s)
+    client = make_exchange(exchange, api_base, pro=stream, ws_base=ws_base)
+    recorder = BookRecorder(client, data, market, levels)
+    chosen = [unify(s) for s in symbols]
+    if stream:
+        return recorder.stream(chosen, polls, timeout_s=max(60.0, 10.0 * polls))
+    return recorder.record(chosen, polls, interval_s)
