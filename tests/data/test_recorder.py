@@ -1,5 +1,5 @@
-"""`BookRecorder` (CCXT) against a local server replaying Binance's depth and aggregate trades
-from the recorded BTC/USDT spot book and tick trades."""
+"""`BookRecorder` (CCXT REST polling and CCXT Pro websockets) against local servers replaying
+Binance's depth, aggregate trades and market streams from the recorded BTC/USDT book and ticks."""
 
 from __future__ import annotations
 
