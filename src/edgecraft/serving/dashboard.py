@@ -107,6 +107,14 @@ def mount_dashboard(
     drift: Path | None = None,
 ) -> None:
     """Add the dashboard's page and its data routes to `app`."""
+    ledgers: list = []  # the paper ledger, opened on first use and kept
+
+    def ledger():
+        if not ledgers:
+            from edgecraft.pipeline.paper import Ledger
+
+            ledgers.append(Ledger(paper_ledger))
+        return ledgers[0]
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
@@ -150,18 +158,15 @@ def mount_dashboard(
         return _figure(candles_figure(bars, symbol, signal, [p for p in past if p is not signal]))
 
     @app.get("/dashboard/paper")
-    async def paper() -> dict:
+    def paper() -> dict:  # blocking SQL: FastAPI runs it in its thread pool
         """The newest paper session: equity of each arm (figure) and its last trades."""
         if paper_ledger is None:
             return {"available": False, "reason": "no paper ledger: serve with --paper-ledger"}
-        from edgecraft.pipeline.paper import Ledger
-
-        ledger = Ledger(paper_ledger)
-        session = ledger.latest()
+        session = ledger().latest()
         if session is None:
             return {"available": False, "reason": "the paper ledger has no session yet"}
-        equity = ledger.read("equity", session["session"])
-        trades = ledger.read("trades", session["session"])
+        equity = ledger().read("equity", session["session"])
+        trades = ledger().read("trades", session["session"])
         curves = {
             f"{arm} ({Path(str(session.get(arm) or arm)).name})": part.set_index("ts")["net"]
             for arm, part in equity.groupby("arm")
@@ -194,7 +199,7 @@ def mount_dashboard(
         )
 
     @app.get("/dashboard/drift")
-    async def drift_panel() -> dict:
+    def drift_panel() -> dict:  # reads files: in the thread pool
         """PSI by feature family over the monitoring runs, signal KL over time, status."""
         heat, kl, newest = drift_history(drift)
         if newest is None:
