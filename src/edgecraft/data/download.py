@@ -19,6 +19,7 @@ import ccxt.pro
 import pandas as pd
 
 from edgecraft.core.timeframes import timeframe_delta
+from edgecraft.data.external import asset_of, channel_path, read_channel, write_channel
 from edgecraft.data.store import AppendResult, ParquetStore
 from edgecraft.data.symbols import exchange_id, unify
 
@@ -196,8 +197,6 @@ class Downloader:
         """Download the perpetual's open-interest history (Binance keeps about 30 days) into the
         ``open_interest`` channel of its base asset (log of base-asset contracts, stamped at the
         snapshot time); from the last stored stamp on. Returns the number of stamps fetched."""
-        from edgecraft.data.external import asset_of, channel_path, read_channel, write_channel
-
         self._load_markets()
         asset = asset_of(symbol)
         path = channel_path(self.store.root, "open_interest", asset)

@@ -41,6 +41,13 @@ DOMINANCE_NOTE = (
 )
 
 
+def coinmetrics_values(metric: str, values: object) -> np.ndarray:
+    """A Coin Metrics metric as its channel holds it: numbers, logged where `COINMETRICS` says
+    (a non-positive count or value is missing)."""
+    out = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+    return np.log(np.where(out > 0, out, np.nan)) if COINMETRICS[metric][1] else out
+
+
 def asset_of(symbol: str) -> str:
     """The base asset of a unified symbol, upper case: BTC/USDT -> BTC."""
     return symbol.split("/")[0].split(":")[0].upper()
@@ -95,6 +102,7 @@ class ExternalSources:
         self.root = Path(root)
         self._cache: dict[tuple[str, str], pd.Series | None] = {}
         self._sources: dict[tuple[str, str], list[str]] = {}
+        self._files: dict[Path, pd.DataFrame | None] = {}
 
     def series(self, channel: str, asset: str) -> pd.Series | None:
         """The channel's series for `asset` (upper case) or `MARKET`; None when none covers it."""
@@ -136,16 +144,16 @@ class ExternalSources:
         frame = self._daily(self.root / "onchain" / f"coinmetrics_{asset.lower()}_daily.parquet")
         if frame is None or metric not in frame:
             return None
-        values = frame[metric].astype("float64")
-        if COINMETRICS[metric][1]:
-            values = np.log(values.where(values > 0))
-        return pd.Series(values.to_numpy(), index=frame.index, name=f"coinmetrics:{metric}")
+        values = coinmetrics_values(metric, frame[metric])
+        return pd.Series(values, index=frame.index, name=f"coinmetrics:{metric}")
 
     def _daily(self, path: Path, schema: Schema = DAILY_METRICS) -> pd.DataFrame | None:
-        if not path.exists():
-            return None
-        frame = checked(validate_file(path, schema))
-        return frame.set_index(pd.DatetimeIndex(frame.pop("date"), name="ts"))
+        if path not in self._files:
+            frame = checked(validate_file(path, schema)) if path.exists() else None
+            if frame is not None:
+                frame = frame.set_index(pd.DatetimeIndex(frame.pop("date"), name="ts"))
+            self._files[path] = frame
+        return self._files[path]
 
     def _dominance(self) -> pd.Series | None:
         parts = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -37,15 +38,12 @@ class DataLayout:
 
     root: Path
 
-    @property
+    @cached_property
     def external(self) -> "ExternalSources":  # noqa: F821, UP037 - imported lazily: store imports layout
+        """The folder's channel series (read and validated once per file)."""
         from edgecraft.data.external import ExternalSources
 
-        sources = self.__dict__.get("_external")
-        if sources is None:
-            sources = ExternalSources(self.root)
-            object.__setattr__(self, "_external", sources)
-        return sources
+        return ExternalSources(self.root)
 
     def bar_files(self, market: str = "spot", timeframe: str = "1h") -> dict[str, Path]:
         """Return {unified symbol: file} for one market and timeframe."""

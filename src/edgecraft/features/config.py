@@ -58,21 +58,24 @@ def _timing(lag: str, max_age: str) -> ChannelTiming:
 
 # Stamps and publication: daily on-chain/market series are stamped with the day they cover
 # (00:00 UTC) and published after it ends (Coin Metrics' community tier a few hours into the next
-# day): known 26h after the stamp. Hourly provider buckets are stamped at their start: known 1h
-# later. Per-bar order-book aggregates are stamped at the bar close they cover: known at once,
-# and only for that bar (a bar without recordings has none, whatever the timeframe).
+# day): known 26h after the stamp. Hourly buckets are stamped at their start: news items carry
+# their own publication time, so an hour of them is complete when it ends (1h); whale transfers
+# and social metrics are reported minutes after the fact, so their hour counts as known 10 min
+# after it ends. An open-interest point is served after its stamp (5 min). Per-bar order-book
+# aggregates are stamped at the bar close they cover (by receive time): known at once, and only
+# for that bar (a bar without recordings has none, whatever the timeframe).
 # A value older than `max_age` counts as missing, never carried forward further.
 CHANNEL_TIMING: dict[str, ChannelTiming] = {
-    "open_interest": _timing("0h", "3h"),
+    "open_interest": _timing("5min", "3h"),
     "chain_active": _timing("26h", "72h"),
     "chain_transfer": _timing("26h", "72h"),
     "chain_mvrv": _timing("26h", "72h"),
     "exchange_netflow": _timing("26h", "72h"),
-    "whale_volume": _timing("1h", "6h"),
-    "whale_netflow": _timing("1h", "6h"),
+    "whale_volume": _timing("70min", "6h"),
+    "whale_netflow": _timing("70min", "6h"),
     "stable_dominance": _timing("26h", "72h"),
-    "social_sentiment": _timing("1h", "6h"),
-    "social_volume": _timing("1h", "6h"),
+    "social_sentiment": _timing("70min", "6h"),
+    "social_volume": _timing("70min", "6h"),
     "news_sentiment": _timing("1h", "6h"),
     "news_volume": _timing("1h", "6h"),
     "book_spread": _timing("0h", "0h"),

@@ -68,11 +68,8 @@ def book_measures(l2: pd.DataFrame, levels: int = 10) -> pd.DataFrame:
 
 
 def _known_time(frame: pd.DataFrame) -> pd.DatetimeIndex:
-    if "local_ts" in frame:
-        known = pd.to_datetime(frame["local_ts"], utc=True)
-    else:
-        known = pd.to_datetime(frame["timestamp"], utc=True)
-    return pd.DatetimeIndex(known)
+    column = "local_ts" if "local_ts" in frame else "timestamp"
+    return pd.DatetimeIndex(pd.to_datetime(frame[column], utc=True))
 
 
 def _bar_close(known: pd.DatetimeIndex, bar: str) -> pd.DatetimeIndex:
@@ -86,9 +83,8 @@ def book_bars(l2: pd.DataFrame, bar: str = "1h", levels: int = 10) -> pd.DataFra
     imbalance and pressure at the bar's last snapshot, the imbalance change within the bar
     (last - first) and the snapshot count."""
     if l2.empty:
-        return pd.DataFrame(
-            columns=["spread_bps", "spread", "imbalance", "imbalance_change", "pressure_bps"]
-        )
+        columns = ["spread_bps", "spread", "imbalance", "imbalance_change", "pressure_bps"]
+        return pd.DataFrame(columns=[*columns, "snapshots"])
     measures = book_measures(l2, levels)
     measures.index = _bar_close(_known_time(l2), bar)
     grouped = measures.groupby(level=0, sort=True)
@@ -121,12 +117,9 @@ def trade_bars(trades: pd.DataFrame, bar: str = "1h") -> pd.DataFrame:
         index=_bar_close(_known_time(trades), bar),
     )
     sums = frame.groupby(level=0, sort=True).sum()
+    buy, sell = sums["taker_buy_volume"], sums["volume"] - sums["taker_buy_volume"]
+    sums["trade_imbalance"] = np.nan_to_num(imbalance(buy, sell), nan=0.0)  # no volume: 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        sums["trade_imbalance"] = np.where(
-            sums["volume"] > 0,
-            (2 * sums["taker_buy_volume"] - sums["volume"]) / sums["volume"],
-            0.0,
-        )
         sums["vwap"] = sums["notional"] / sums["volume"]
     sums["trades"] = frame.groupby(level=0, sort=True).size()
     sums.index.name = "ts"

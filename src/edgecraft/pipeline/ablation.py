@@ -60,8 +60,8 @@ def family_ablation(
     already computed with a single model. Every variant trains and predicts on the rows the full
     feature set makes usable (so the windows are the same), whatever coverage is left."""
     single = config.model_copy(update={"ensemble": None})
-    rows = usable_rows(config, X, labels)
-    X, labels = X.iloc[rows], labels.iloc[rows]
+    usable = usable_rows(config, X, labels)
+    X, labels = X.iloc[usable], labels.iloc[usable]
     variant = single.model_copy(update={"min_feature_coverage": 0.0})
     if base is None or config.ensemble is not None:
         base = walk(variant, X, labels)
@@ -106,31 +106,37 @@ def family_ablation(
     return {"horizon": horizon, "model": config.model.name, "families": rows}
 
 
-ABLATION_SHOWN = ("rank_ic", "cross_sectional_rank_ic", "ir")
+# the columns of the ablation table: heading, then (variant, metric) read from each family's row
+TABLE = (
+    ("rank IC with", "with", "rank_ic"),
+    ("without", "without", "rank_ic"),
+    ("gain", "gain", "rank_ic"),
+    ("on family rows: with", "with_on_family_rows", "rank_ic"),
+    ("without", "without_on_family_rows", "rank_ic"),
+    ("gain", "gain_on_family_rows", "rank_ic"),
+    ("cross-sectional rank IC gain", "gain", "cross_sectional_rank_ic"),
+    ("IR gain", "gain", "ir"),
+)
+
+
+def table_cells(row: dict) -> list[float | None]:
+    """One family's values in `TABLE` order."""
+    return [row[variant][metric] for _, variant, metric in TABLE]
 
 
 def ablation_markdown(ablation: dict) -> str:
     """The ablation as a Markdown table (for closing notes and RESULTS files)."""
+    headings = ["family", "cols", "rows with family", *(h for h, _, _ in TABLE)]
     lines = [
         f"Feature-family ablation, horizon {ablation['horizon']} ({ablation['model']}): OOS rank "
         "IC with the family, without it, and the gain; on all rows and on the rows where the "
         "family has values.",
         "",
-        "| family | cols | rows with family | rank IC with | without | gain | "
-        "on family rows: with | without | gain | cs rank IC gain |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(headings) + " |",
+        "|" + "---|" * len(headings),
     ]
     for row in ablation["families"]:
-        cells = [
-            row["with"]["rank_ic"],
-            row["without"]["rank_ic"],
-            row["gain"]["rank_ic"],
-            row["with_on_family_rows"]["rank_ic"],
-            row["without_on_family_rows"]["rank_ic"],
-            row["gain_on_family_rows"]["rank_ic"],
-            row["gain"]["cross_sectional_rank_ic"],
-        ]
-        shown = " | ".join("n/a" if v is None else f"{v:+.4f}" for v in cells)
+        shown = " | ".join("n/a" if v is None else f"{v:+.4f}" for v in table_cells(row))
         lines.append(
             f"| {row['family']} | {row['columns']} | {row['rows_with_family']:,} / "
             f"{row['rows']:,} | {shown} |"

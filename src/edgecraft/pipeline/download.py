@@ -49,9 +49,6 @@ def download(
     return results
 
 
-PROVIDERS = ("coinmetrics", "cryptoquant", "whalealert", "lunarcrush", "cryptopanic")
-
-
 def make_provider(name: str, api_base: str | None = None):
     """A provider client by name (keys from its environment variable), optionally redirected."""
     from edgecraft.data.providers.onchain import CoinMetrics, CryptoQuant, WhaleAlert

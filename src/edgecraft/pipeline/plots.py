@@ -15,8 +15,11 @@ from edgecraft.metrics.evaluation import calibration_table, position, signal_por
 from edgecraft.metrics.ic import ic_by
 
 LONG, SHORT, FLAT = "#0072B2", "#D55E00", "#6b6b6b"  # blue, vermillion, grey
-SIDES = {1: ("LONG", "triangle-up", LONG), -1: ("SHORT", "triangle-down", SHORT)}
-SIDES[0] = ("FLAT", "square", FLAT)
+SIDES = {  # direction -> label, marker, colour
+    1: ("LONG", "triangle-up", LONG),
+    -1: ("SHORT", "triangle-down", SHORT),
+    0: ("FLAT", "square", FLAT),
+}
 
 
 def horizon_figure(

@@ -8,10 +8,9 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from edgecraft.pipeline.plots import equity_figure, horizon_figure
+from edgecraft.pipeline.ablation import TABLE, table_cells
+from edgecraft.pipeline.plots import equity_figure
 from edgecraft.pipeline.run import COMPONENT_METRICS
-
-__all__ = ["horizon_figure", "write_report", "components_table", "ablation_table"]
 
 SHOWN = [
     "ic",
@@ -117,35 +116,20 @@ def components_table(horizon: str, components: dict) -> str:
 
 def ablation_table(ablation: dict) -> str:
     """OOS rank IC with and without each feature family, on all rows and on the family's rows."""
-    head = (
-        "<tr><th>family</th><th>columns</th><th>rows with family</th>"
-        "<th>rank IC with</th><th>without</th><th>gain</th>"
-        "<th>on family rows: with</th><th>without</th><th>gain</th>"
-        "<th>cross-sectional rank IC gain</th><th>IR gain</th></tr>"
+    head = "<tr><th>family</th><th>columns</th><th>rows with family</th>" + "".join(
+        f"<th>{html.escape(heading)}</th>" for heading, _, _ in TABLE
     )
     body = "".join(
         f"<tr><th>{html.escape(r['family'])}</th><td>{r['columns']}</td>"
         f"<td>{r['rows_with_family']} / {r['rows']}</td>"
-        + "".join(
-            f"<td>{_fmt(v)}</td>"
-            for v in (
-                r["with"]["rank_ic"],
-                r["without"]["rank_ic"],
-                r["gain"]["rank_ic"],
-                r["with_on_family_rows"]["rank_ic"],
-                r["without_on_family_rows"]["rank_ic"],
-                r["gain_on_family_rows"]["rank_ic"],
-                r["gain"]["cross_sectional_rank_ic"],
-                r["gain"]["ir"],
-            )
-        )
+        + "".join(f"<td>{_fmt(v)}</td>" for v in table_cells(r))
         + "</tr>"
         for r in ablation["families"]
     )
     return (
         f"<h2>Feature-family ablation, {html.escape(ablation['horizon'])} "
         f"({html.escape(ablation['model'])}, out of sample)</h2>"
-        f"<table border='1' cellpadding='4'>{head}{body}</table>"
+        f"<table border='1' cellpadding='4'>{head}</tr>{body}</table>"
     )
 
 

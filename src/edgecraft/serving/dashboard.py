@@ -28,6 +28,7 @@ from edgecraft.pipeline.live import LiveService
 from edgecraft.pipeline.plots import candles_figure, equity_figure, kl_figure, psi_heatmap
 
 RUN_METRICS = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "calmar")
+BACKTEST_METRICS = ("profit_factor", "sharpe", "calmar")  # what the trading replay reports too
 
 
 def _clean(value: object) -> object:
@@ -74,7 +75,7 @@ def run_summary(service: LiveService) -> dict:
             else "ensemble of " + ", ".join(m.label for m in service.config.ensemble.members),
             "trade_horizon": backtest.get("horizon"),
             "horizons": horizons,
-            "backtest": {k: (backtest.get("net") or {}).get(k) for k in RUN_METRICS[3:]},
+            "backtest": {k: (backtest.get("net") or {}).get(k) for k in BACKTEST_METRICS},
         }
     )
 

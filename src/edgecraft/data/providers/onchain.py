@@ -2,8 +2,8 @@
 transfers (Whale Alert), each returning channel series (see `edgecraft.data.external`).
 
 Each implements `Provider.fetch(asset, start, end) -> {channel: Series}`; `record` stores what it
-returns. Keys come from environment variables
-(`api_key`); base URLs are parameters, so a mirror or a local replay server can stand in.
+returns. Keys come from environment variables (`api_key`); base URLs are parameters, so a mirror
+or a local replay server can stand in.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from edgecraft.data.external import COINMETRICS
+from edgecraft.data.external import COINMETRICS, coinmetrics_values
 from edgecraft.data.providers import complete_hours, utc
 from edgecraft.data.providers.http import JsonClient, api_key, expect
 
@@ -59,13 +59,12 @@ class CoinMetrics:
         frame = pd.DataFrame(rows)
         expect("time" in frame, "asset-metrics", "rows without 'time'")
         index = pd.DatetimeIndex(pd.to_datetime(frame["time"], utc=True), name="ts")
-        for metric, (channel, log) in COINMETRICS.items():
+        for metric, (channel, _) in COINMETRICS.items():
             if metric not in frame:
                 continue  # the tier or the asset lacks it
-            values = pd.to_numeric(frame[metric], errors="coerce").to_numpy(dtype=np.float64)
-            if log:
-                values = np.log(np.where(values > 0, values, np.nan))
-            out[channel] = pd.Series(values, index=index).dropna()
+            out[channel] = pd.Series(
+                coinmetrics_values(metric, frame[metric]), index=index
+            ).dropna()
         return out
 
 

@@ -47,8 +47,8 @@ class LunarCrush:
         frame = pd.DataFrame(rows)
         expect("time" in frame, path, "rows without 'time'")
         index = pd.DatetimeIndex(pd.to_datetime(frame["time"], unit="s", utc=True), name="ts")
-        frame = frame[index + pd.Timedelta("1h") <= utc(end)]  # the bucket still filling waits
-        index = index[index + pd.Timedelta("1h") <= utc(end)]
+        closed = index + pd.Timedelta("1h") <= utc(end)  # the bucket still filling waits
+        frame, index = frame[closed], index[closed]
         out = {}
         if "sentiment" in frame:
             out["social_sentiment"] = pd.Series(
