@@ -13,9 +13,10 @@ import time
 
 import pandas as pd
 
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.executor import DaskExecutor, LocalExecutor
-from edgecraft.pipeline.run import make_labels, prepare, walk_forward, windows_of
+from edgecraft.research.config import RunConfig
+from edgecraft.research.executor import DaskExecutor, LocalExecutor
+from edgecraft.research.fitting import make_labels, windows_of
+from edgecraft.research.run import prepare, walk_forward
 
 CONFIG = RunConfig(
     name="bench-executor",

@@ -30,9 +30,9 @@ import uvicorn  # noqa: E402
 
 from edgecraft.data.bars import iter_bars  # noqa: E402
 from edgecraft.data.layout import DataLayout, default_data_dir  # noqa: E402
-from edgecraft.pipeline.config import load_run_config  # noqa: E402
-from edgecraft.pipeline.experiment import run_experiment  # noqa: E402
-from edgecraft.pipeline.live import LiveService  # noqa: E402
+from edgecraft.live.service import LiveService  # noqa: E402
+from edgecraft.research.config import load_run_config  # noqa: E402
+from edgecraft.research.experiment import run_experiment  # noqa: E402
 from edgecraft.serving.app import create_app  # noqa: E402
 
 CUTOFF = "2024-06-01"

@@ -16,8 +16,8 @@ from pathlib import Path
 import yaml
 
 from edgecraft.data.layout import default_data_dir
-from edgecraft.pipeline.flows import cycle_flow, train_flow
-from edgecraft.pipeline.monitor import shifted_funding_copy
+from edgecraft.operations.flows import cycle_flow, train_flow
+from edgecraft.operations.monitor import shifted_funding_copy
 
 CONFIG = {
     "name": "drift-demo",

@@ -7,10 +7,11 @@ import pandas as pd
 
 from edgecraft.core.contracts import Bar
 from edgecraft.data.bars import iter_bars
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.run import make_labels, prepare, score_signals
-from edgecraft.pipeline.trading import build_engine
-from edgecraft.pipeline.train import fit
+from edgecraft.research.config import RunConfig
+from edgecraft.research.fitting import make_labels
+from edgecraft.research.run import prepare, score_signals
+from edgecraft.research.trading import build_engine
+from edgecraft.research.train import fit
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 

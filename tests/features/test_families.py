@@ -9,9 +9,9 @@ import pytest
 
 from edgecraft.data.bars import iter_bars
 from edgecraft.data.layout import DataLayout
+from edgecraft.features.builder import FeatureBuilder
 from edgecraft.features.config import FeaturesConfig, FeatureSpec
 from edgecraft.features.stream import FeatureStream
-from edgecraft.pipeline.features import FeatureBuilder
 
 FAMILIES = [
     "logret",

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
-from edgecraft.pipeline.ablation import ablation_markdown
+from edgecraft.research.ablation import ablation_markdown
 from tests.conftest import SMALL_RUN
 
 

@@ -12,9 +12,10 @@ import yaml
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.ensemble import fit_ensemble
-from edgecraft.pipeline.run import make_labels, next_bar_returns, prepare, usable_rows
+from edgecraft.research.config import RunConfig
+from edgecraft.research.ensemble import fit_ensemble
+from edgecraft.research.fitting import make_labels, next_bar_returns, usable_rows
+from edgecraft.research.run import prepare
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.ensemble import EnsembleScorer, Member
 

@@ -11,9 +11,10 @@ import yaml
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.executor import DaskExecutor, LocalExecutor
-from edgecraft.pipeline.run import make_labels, prepare, walk_forward
+from edgecraft.research.config import RunConfig
+from edgecraft.research.executor import DaskExecutor, LocalExecutor
+from edgecraft.research.fitting import make_labels
+from edgecraft.research.run import prepare, walk_forward
 
 SMALL = {
     "name": "executor",

@@ -6,14 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.run import (
-    evaluate_horizon,
-    make_labels,
-    prepare,
-    score_signals,
-    walk_forward,
-)
+from edgecraft.research.config import RunConfig
+from edgecraft.research.fitting import make_labels
+from edgecraft.research.run import evaluate_horizon, prepare, score_signals, walk_forward
 from tests.factories import synthetic_data_folder
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "ADA/USDT", "DOGE/USDT"]

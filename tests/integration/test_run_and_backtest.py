@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
 from edgecraft.core.errors import ConfigError, DataError
-from edgecraft.pipeline.artifacts import load_run
-from edgecraft.pipeline.config import load_run_config
+from edgecraft.research.artifacts import load_run
+from edgecraft.research.config import load_run_config
 
 KEYS = {
     "ic",
@@ -113,14 +113,9 @@ def test_config_rejects_unknown_keys_and_models(tmp_path):
 
 
 def test_triple_barrier_labels_with_xgboost_run_end_to_end(layout):
-    from edgecraft.pipeline.config import RunConfig
-    from edgecraft.pipeline.run import (
-        evaluate_horizon,
-        make_labels,
-        prepare,
-        score_signals,
-        walk_forward,
-    )
+    from edgecraft.research.config import RunConfig
+    from edgecraft.research.fitting import make_labels
+    from edgecraft.research.run import evaluate_horizon, prepare, score_signals, walk_forward
 
     config = RunConfig(
         symbols=["BTC/USDT", "ETH/USDT"],

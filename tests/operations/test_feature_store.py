@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
-from edgecraft.pipeline.feature_store import FeatureRepo, family_of, publish
-from edgecraft.pipeline.live import LiveService
+from edgecraft.live.service import LiveService
+from edgecraft.operations.feature_store import FeatureRepo, family_of, publish
 from edgecraft.serving.app import create_app
 
 

@@ -7,9 +7,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from edgecraft.core.errors import DataError
-from edgecraft.pipeline.flows import paper_flow, retrain_flow, train_flow
-from edgecraft.pipeline.paper import PromotionRule
-from edgecraft.pipeline.tracking import CHALLENGER, CHAMPION, alias_version, set_alias
+from edgecraft.operations.flows import paper_flow, retrain_flow, train_flow
+from edgecraft.operations.paper import PromotionRule
+from edgecraft.operations.tracking import CHALLENGER, CHAMPION, alias_version, set_alias
 
 TINY = {
     "name": "flow-test",
@@ -70,7 +70,7 @@ def test_train_then_a_crashing_retrain_leaves_the_champion(layout, tmp_path):
 
 
 def test_the_cycle_deploys_on_a_cron_schedule(tmp_path):
-    from edgecraft.pipeline.flows import cycle_deployment
+    from edgecraft.operations.flows import cycle_deployment
 
     deployment = cycle_deployment(tmp_path / "c.yaml", None, tmp_path, "0 6 * * *", 14)
     (schedule,) = deployment.schedules

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
-from edgecraft.pipeline.monitor import MonitorSettings, monitor_run, shifted_funding_copy
+from edgecraft.operations.monitor import MonitorSettings, monitor_run, shifted_funding_copy
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from edgecraft.metrics.overfitting import sharpe_difference_interval
-from edgecraft.pipeline.paper import Arm, Ledger, PromotionRule, decide, paper_ab
+from edgecraft.operations.paper import Arm, Ledger, PromotionRule, decide, paper_ab
 
 
 def _arm(name: str, daily_mean: float, trades: int, seed: int, days: int = 365) -> Arm:

@@ -9,14 +9,14 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
-from edgecraft.pipeline.artifacts import verify
-from edgecraft.pipeline.tracking import (
+from edgecraft.operations.tracking import (
     CHAMPION,
     alias_version,
     fetch_run,
     log_run,
     set_alias,
 )
+from edgecraft.research.artifacts import verify
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

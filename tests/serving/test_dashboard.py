@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import uvicorn
 
-from edgecraft.pipeline.live import LiveService
-from edgecraft.pipeline.monitor import MonitorSettings, monitor_run
-from edgecraft.pipeline.paper import paper_ab
-from edgecraft.pipeline.plots import horizon_text
+from edgecraft.live.service import LiveService
+from edgecraft.operations.monitor import MonitorSettings, monitor_run
+from edgecraft.operations.paper import paper_ab
+from edgecraft.research.plots import horizon_text
 from edgecraft.serving.app import TOKEN_ENV, create_app
 from edgecraft.serving.dashboard import drift_history
 

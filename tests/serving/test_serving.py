@@ -20,10 +20,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from edgecraft.core.errors import DataError
-from edgecraft.pipeline.artifacts import load_onnx_scorer
-from edgecraft.pipeline.config import atr_columns
-from edgecraft.pipeline.live import LiveService
-from edgecraft.pipeline.run import prepare
+from edgecraft.live.service import LiveService
+from edgecraft.research.artifacts import load_onnx_scorer
+from edgecraft.research.config import atr_columns
+from edgecraft.research.run import prepare
 from edgecraft.serving.app import TOKEN_ENV, create_app
 from edgecraft.signals.build import build_signals
 
@@ -39,7 +39,7 @@ def token(monkeypatch):
 
 @pytest.fixture(scope="module")
 def batch(finished_run, layout):
-    from edgecraft.pipeline.artifacts import verify
+    from edgecraft.research.artifacts import verify
 
     config = verify(finished_run)
     prepared = prepare(config, layout.root)
@@ -120,8 +120,8 @@ def test_bad_requests_get_4xx_and_change_nothing(finished_run, layout, batch, wa
     version = service.version
     cases = [
         ([{**good[0], "symbol": "FOO/USDT"}], 404, "unknown symbol"),
-        ([{**good[0], "close": float("nan")}], 422, "finite"),
-        ([{**good[0], "high": good[0]["low"] / 2}], 422, "low <= open"),
+        ([{**good[0], "close": float("nan")}], 422, "close is missing"),
+        ([{**good[0], "high": good[0]["low"] / 2}], 422, "is below low"),
         ([{**good[0], "ts": "2024-06-20T00:00:00Z"}], 409, "out of order"),
         ([{**good[0], "ts": "2024-06-20 03:00"}], 422, "no timezone"),
         ([{**good[0], "ts": "2024-06-20T03:30:00Z"}], 422, "grid"),
@@ -246,7 +246,7 @@ def test_server_sent_events_stream_new_signals(finished_run, layout, batch, warm
 
 def test_poller_pulls_closed_candles_like_posted_bars(finished_run, layout, batch, warm):
     from edgecraft.data.download import Downloader, RetryPolicy, make_exchange
-    from edgecraft.pipeline.live import Poller
+    from edgecraft.live.poller import Poller
     from edgecraft.serving.app import BarIn
     from tests.replay_binance import BinanceReplay
 

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.core.errors import DataError, Problem
+from edgecraft.data.atomic import write_parquet_atomic
 from edgecraft.data.bars import checked
 from edgecraft.data.schemas import CHANNEL, DAILY_METRICS, STABLECOINS, Schema
-from edgecraft.data.store import write_parquet_atomic
 from edgecraft.data.validate import validate_file
 
 MARKET = "market"  # the asset name of market-wide channels

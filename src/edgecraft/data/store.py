@@ -7,8 +7,6 @@ The store *is* a data folder: what `edgecraft download` writes, `edgecraft featu
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from edgecraft.core.errors import DataError
+from edgecraft.data.atomic import write_parquet_atomic
 from edgecraft.data.layout import MARKETS
 from edgecraft.data.schemas import FUNDING, OHLCV, Schema
 from edgecraft.data.symbols import exchange_id
@@ -32,24 +31,6 @@ class AppendResult:
     added: int
     replaced: int
     rows: int
-
-
-def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` to `path` so that readers see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False, compression="zstd")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ParquetStore:

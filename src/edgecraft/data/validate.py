@@ -92,7 +92,7 @@ def validate_frame(
         report.problems.append(Problem(name, None, "no data rows (only a header)"))
     frame, cell_problems = typed_columns(raw, schema, name, from_text)
     report.problems += cell_problems
-    report.problems += _value_problems(frame, schema, name)
+    report.problems += value_problems(frame, schema, name)
     report.notes += [
         f"{c}: {n} missing value(s), allowed for this column"
         for c in frame.columns
@@ -140,7 +140,7 @@ def _column_problems(columns: list[str], schema: Schema, file: str) -> list[Prob
     return problems
 
 
-def _value_problems(frame: pd.DataFrame, schema: Schema, file: str) -> list[Problem]:
+def value_problems(frame: pd.DataFrame, schema: Schema, file: str) -> list[Problem]:
     problems: list[Problem] = []
     for column in frame.columns:
         if schema.column_type(column) in ("float", "int"):
@@ -261,3 +261,9 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
             seen.add((p.row, p.message))
             out.append(p)
     return sorted(out, key=lambda p: (p.row is not None, p.row or 0))
+
+
+def validate_paths(paths: list[Path], timeframe: str | None = None) -> list[Report]:
+    """Validate every data file at or under `paths` (`edgecraft validate`); a path that does not
+    exist is a problem."""
+    return [validate_file(path, timeframe=timeframe) for path in data_files(paths)]

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edgecraft.core.contracts import Bar
-from edgecraft.pipeline.live import LiveService, RejectedBarError
+from edgecraft.live.service import LiveService
+from edgecraft.live.state import RejectedBarError
 from edgecraft.serving.dashboard import mount_dashboard
 
 TOKEN_ENV = "EDGECRAFT_TOKEN"

@@ -1,7 +1,7 @@
 """The live dashboard: one page served by `edgecraft serve`, no build step.
 
 The page (static/dashboard.html, plain JavaScript) renders figures the server builds with the
-same plotting code as the run report (`edgecraft.pipeline.plots`), as plotly JSON; plotly.js is
+same plotting code as the run report (`edgecraft.research.plots`), as plotly JSON; plotly.js is
 served from the installed plotly package (no CDN: it works offline). It follows the server's
 signal stream (GET /stream, server-sent events): a new signal updates its row, is announced to
 screen readers, and redraws its symbol's chart.
@@ -24,8 +24,8 @@ import pandas as pd
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from edgecraft.pipeline.live import LiveService
-from edgecraft.pipeline.plots import candles_figure, equity_figure, kl_figure, psi_heatmap
+from edgecraft.live.service import LiveService
+from edgecraft.research.plots import candles_figure, equity_figure, kl_figure, psi_heatmap
 
 RUN_METRICS = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "calmar")
 BACKTEST_METRICS = ("profit_factor", "sharpe", "calmar")  # what the trading replay reports too
@@ -112,7 +112,7 @@ def mount_dashboard(
 
     def ledger():
         if not ledgers:
-            from edgecraft.pipeline.paper import Ledger
+            from edgecraft.operations.paper import Ledger
 
             ledgers.append(Ledger(paper_ledger))
         return ledgers[0]

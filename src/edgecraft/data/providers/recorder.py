@@ -22,10 +22,10 @@ import ccxt
 import pandas as pd
 
 from edgecraft.core.errors import DataError
+from edgecraft.data.atomic import write_parquet_atomic
 from edgecraft.data.download import RetryPolicy, with_retries
 from edgecraft.data.layout import MARKETS
 from edgecraft.data.schemas import L2_BOOK, TRADES
-from edgecraft.data.store import write_parquet_atomic
 from edgecraft.data.symbols import exchange_id, unify
 from edgecraft.data.validate import validate_file, validate_frame
 

@@ -11,27 +11,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgecraft.pipeline.artifacts import fingerprint, load_run, save_run, seal, write_json
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.executor import LocalExecutor
-from edgecraft.pipeline.plots import horizon_figure
-from edgecraft.pipeline.report import write_report
-from edgecraft.pipeline.run import (
+from edgecraft.research.artifacts import fingerprint, load_run, save_run, seal, write_json
+from edgecraft.research.config import RunConfig
+from edgecraft.research.executor import LocalExecutor
+from edgecraft.research.fitting import make_fitter, make_labels, next_bar_returns, predict_rows
+from edgecraft.research.plots import horizon_figure
+from edgecraft.research.report import write_report
+from edgecraft.research.run import (
     Prepared,
     Progress,
     component_metrics,
     evaluate_horizon,
     hold_and_cost,
-    make_fitter,
-    make_labels,
-    next_bar_returns,
-    predict_rows,
     prepare,
     score_signals,
     train_final,
     walk_forward,
 )
-from edgecraft.pipeline.trading import simulate_trading, trade_horizon
+from edgecraft.research.trading import simulate_trading, trade_horizon
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +80,7 @@ def _finish(
 
 
 def _ablation(config, prepared, labels, horizon, predictions, executor, progress) -> dict:
-    from edgecraft.pipeline.ablation import family_ablation
+    from edgecraft.research.ablation import family_ablation
 
     def walk(variant: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
         return walk_forward(variant, X, labels, horizon, progress, executor, prepared.bars)

@@ -22,7 +22,7 @@ from edgecraft.metrics.returns import (
     sharpe,
     sortino,
 )
-from edgecraft.pipeline.config import RunConfig, atr_columns
+from edgecraft.research.config import RunConfig, atr_columns
 from edgecraft.risk.manager import RiskManager
 from edgecraft.signals.scorer import Scorer
 

@@ -16,14 +16,9 @@ from pathlib import Path
 import optuna
 import yaml
 
-from edgecraft.pipeline.config import RunConfig
-from edgecraft.pipeline.run import (
-    evaluate_horizon,
-    make_labels,
-    prepare,
-    score_signals,
-    walk_forward,
-)
+from edgecraft.research.config import RunConfig
+from edgecraft.research.fitting import make_labels
+from edgecraft.research.run import evaluate_horizon, prepare, score_signals, walk_forward
 
 SPACES = {
     "trees": {

@@ -14,7 +14,7 @@ import yaml
 
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.features.featureset import FeatureSet
-from edgecraft.pipeline.config import RunConfig
+from edgecraft.research.config import RunConfig
 from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, export_scorer
 from edgecraft.signals.scorer import Scorer
 

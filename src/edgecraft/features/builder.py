@@ -12,9 +12,9 @@ import yaml
 from pydantic import ValidationError
 
 from edgecraft.core.errors import ConfigError
+from edgecraft.data.atomic import write_parquet_atomic
 from edgecraft.data.external import MARKET, asset_of
 from edgecraft.data.layout import DataLayout, default_data_dir
-from edgecraft.data.store import write_parquet_atomic
 from edgecraft.data.symbols import exchange_id, unify
 from edgecraft.features.config import MARKET_CHANNELS, FeaturesConfig
 from edgecraft.features.featureset import FeatureSet

@@ -19,11 +19,9 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 import pandas as pd  # noqa: E402
 from prefect import flow, serve, task  # noqa: E402
 
-from edgecraft.pipeline.config import load_run_config  # noqa: E402
-from edgecraft.pipeline.experiment import run_experiment  # noqa: E402
-from edgecraft.pipeline.monitor import MonitorSettings, monitor_run  # noqa: E402
-from edgecraft.pipeline.paper import DEFAULT_LEDGER, PromotionRule, paper_ab  # noqa: E402
-from edgecraft.pipeline.tracking import (  # noqa: E402
+from edgecraft.operations.monitor import MonitorSettings, monitor_run  # noqa: E402
+from edgecraft.operations.paper import DEFAULT_LEDGER, PromotionRule, paper_ab  # noqa: E402
+from edgecraft.operations.tracking import (  # noqa: E402
     CHALLENGER,
     CHAMPION,
     alias_version,
@@ -34,6 +32,8 @@ from edgecraft.pipeline.tracking import (  # noqa: E402
     model_name,
     set_alias,
 )
+from edgecraft.research.config import load_run_config  # noqa: E402
+from edgecraft.research.experiment import run_experiment  # noqa: E402
 
 RETRIES = {"retries": 2, "retry_delay_seconds": 2}
 

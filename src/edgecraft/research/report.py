@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from edgecraft.pipeline.ablation import TABLE, table_cells
-from edgecraft.pipeline.plots import equity_figure
-from edgecraft.pipeline.run import COMPONENT_METRICS
+from edgecraft.research.ablation import TABLE, table_cells
+from edgecraft.research.plots import equity_figure
+from edgecraft.research.run import COMPONENT_METRICS
 
 SHOWN = [
     "ic",

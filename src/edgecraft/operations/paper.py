@@ -24,16 +24,10 @@ import sqlalchemy as sa
 
 from edgecraft.metrics.overfitting import deflated_sharpe, sharpe_difference_interval
 from edgecraft.metrics.returns import sharpe
-from edgecraft.pipeline.artifacts import load_run
-from edgecraft.pipeline.run import (
-    Progress,
-    make_labels,
-    next_bar_returns,
-    predict_rows,
-    prepare,
-    score_signals,
-)
-from edgecraft.pipeline.trading import simulate_trading, trade_horizon
+from edgecraft.research.artifacts import load_run
+from edgecraft.research.fitting import make_labels, next_bar_returns, predict_rows
+from edgecraft.research.run import Progress, prepare, score_signals
+from edgecraft.research.trading import simulate_trading, trade_horizon
 
 DEFAULT_LEDGER = "sqlite:///paper.db"
 

@@ -18,8 +18,8 @@ import pandas as pd
 
 from edgecraft.features.base import family_of
 from edgecraft.metrics.ic import ic, ic_by, information_ratio
-from edgecraft.pipeline.config import RunConfig, atr_columns
-from edgecraft.pipeline.run import usable_rows
+from edgecraft.research.config import RunConfig, atr_columns
+from edgecraft.research.fitting import usable_rows
 
 log = logging.getLogger(__name__)
 

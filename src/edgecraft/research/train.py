@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.models.registry import MODELS, score
-from edgecraft.pipeline.config import RunConfig
+from edgecraft.research.config import RunConfig
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.scorer import Scorer
 

@@ -28,16 +28,11 @@ from plotly.subplots import make_subplots
 from edgecraft.metrics.ic import ic_by
 from edgecraft.monitoring.drift import DailyShift, FeatureReference, kl_divergence
 from edgecraft.monitoring.drift import signal_histogram as histogram
-from edgecraft.pipeline.artifacts import load_run, write_json
-from edgecraft.pipeline.config import atr_columns
-from edgecraft.pipeline.run import (
-    Progress,
-    make_labels,
-    next_bar_returns,
-    predict_rows,
-    prepare,
-)
-from edgecraft.pipeline.trading import trade_horizon
+from edgecraft.research.artifacts import load_run, write_json
+from edgecraft.research.config import atr_columns
+from edgecraft.research.fitting import make_labels, next_bar_returns, predict_rows
+from edgecraft.research.run import Progress, prepare
+from edgecraft.research.trading import trade_horizon
 from edgecraft.signals.build import build_signals
 
 LEVELS = {"ok": 0, "warn": 1, "alert": 2}

@@ -10,132 +10,26 @@ in-process state and says so in `health`.
 from __future__ import annotations
 
 import logging
-import math
-import pickle
-import threading
-import time
-import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import redis
 
 from edgecraft.core.contracts import Bar
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.bars import iter_bars
-from edgecraft.data.download import Downloader, make_exchange
 from edgecraft.data.layout import DataLayout, default_data_dir
+from edgecraft.data.schemas import OHLCV
+from edgecraft.data.validate import value_problems
 from edgecraft.engine.engine import Decision, Engine
-from edgecraft.pipeline.artifacts import load_onnx_scorer, verify
-from edgecraft.pipeline.features import external_series
-from edgecraft.pipeline.trading import build_engine, trade_horizon
+from edgecraft.features.builder import external_series
+from edgecraft.live.state import Latest, RedisState, RejectedBarError
+from edgecraft.research.artifacts import load_onnx_scorer, verify
+from edgecraft.research.trading import build_engine, trade_horizon
 
 log = logging.getLogger(__name__)
-
-
-class RejectedBarError(ValueError):
-    """A bar the service will not apply; `status` is the HTTP status that fits."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass
-class Latest:
-    """The newest signal (and its intent) per symbol, as served."""
-
-    signals: dict[str, dict] = field(default_factory=dict)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # float64 feature rows
-
-
-class RedisState:
-    """Snapshots in Redis, or nothing when no URL is given; errors mark it down, never raise."""
-
-    def __init__(self, url: str | None, prefix: str) -> None:
-        self.prefix = prefix
-        self.client = (
-            redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            if url
-            else None
-        )
-        self.status = "off" if url is None else "unknown"
-
-    def _call(self, action: Callable[[redis.Redis], object]) -> object:
-        if self.client is None:
-            return None
-        try:
-            result = action(self.client)
-            self.status = "up"
-            return result
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            if self.status != "down":
-                log.warning("redis=down error=%s: serving from in-process state", exc)
-            self.status = "down"
-            return None
-
-    def load(self) -> dict | None:
-        raw = self._call(lambda r: r.get(f"{self.prefix}:state"))
-        return pickle.loads(raw) if raw else None
-
-    def version(self) -> int:
-        raw = self._call(lambda r: r.get(f"{self.prefix}:version"))
-        return int(raw) if raw else -1
-
-    def begin(self) -> tuple[str | None, int]:
-        """Take the writers' lock and read the shared version in one round trip.
-
-        Returns (lock token, version); (None, -1) when Redis is off or down.
-        """
-        token = uuid.uuid4().hex
-        deadline = time.monotonic() + 5.0
-        while True:
-            result = self._call(
-                lambda r: (
-                    r.pipeline(transaction=False)
-                    .set(f"{self.prefix}:lock", token, nx=True, px=10_000)
-                    .get(f"{self.prefix}:version")
-                    .execute()
-                )
-            )
-            if result is None:
-                return None, -1
-            taken, version = result
-            if taken:
-                return token, int(version) if version else -1
-            if time.monotonic() > deadline:
-                raise RejectedBarError("another worker holds the state lock; retry", 503)
-            time.sleep(0.002)
-
-    def commit(
-        self, token: str, state: dict, version: int, latest: Latest, symbols: set[str]
-    ) -> None:
-        """Write the state, the version and the changed symbols' latest values, and release the
-        lock, in one round trip."""
-
-        def write(r: redis.Redis) -> None:
-            pipe = r.pipeline(transaction=False)  # the lock already orders the writers
-            pipe.set(f"{self.prefix}:state", pickle.dumps(state))
-            pipe.set(f"{self.prefix}:version", version)
-            for symbol in symbols:
-                pipe.hset(f"{self.prefix}:signals", symbol, pickle.dumps(latest.signals[symbol]))
-                pipe.hset(f"{self.prefix}:vectors", symbol, latest.vectors[symbol].tobytes())
-            pipe.eval(_RELEASE, 1, f"{self.prefix}:lock", token)
-            pipe.execute()
-
-        self._call(write)
-
-    def release(self, token: str) -> None:
-        self._call(lambda r: r.eval(_RELEASE, 1, f"{self.prefix}:lock", token))
-
-
-_RELEASE = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-)
 
 
 RECENT_BARS = 500  # bars and signals per symbol kept for the dashboard
@@ -238,7 +132,25 @@ class LiveService:
 
     # bars --------------------------------------------------------------------------------
     def check(self, bars: list[Bar]) -> None:
-        """Reject the whole request, changing nothing, if any bar is bad."""
+        """Reject the whole request, changing nothing, if any bar is bad: the values by the
+        rules `edgecraft validate` applies to bar files, then symbol, grid and order."""
+        if not bars:
+            return
+        taker = np.array([b.taker_buy_volume for b in bars], dtype=np.float64)
+        frame = pd.DataFrame(
+            {
+                "open": [b.open for b in bars],
+                "high": [b.high for b in bars],
+                "low": [b.low for b in bars],
+                "close": [b.close for b in bars],
+                "volume": [b.volume for b in bars],
+                "taker_buy_volume": np.where(np.isnan(taker), 0.0, taker),  # NaN: not given
+            }
+        )
+        problems = value_problems(frame, OHLCV, "bars")
+        if problems:
+            bar = bars[problems[0].row - 1]
+            raise RejectedBarError(f"bar {bar.symbol} at {bar.ts}: {problems[0].message}")
         seen: dict[str, int] = {}
         for bar in bars:
             where = f"bar {bar.symbol} at {bar.ts}"
@@ -248,17 +160,6 @@ class LiveService:
                 raise RejectedBarError(
                     f"{where}: unknown symbol; this run serves {sorted(self.symbols)}", 404
                 )
-            values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
-            if not all(math.isfinite(v) for v in values):
-                raise RejectedBarError(f"{where}: prices and volume must be finite numbers")
-            if min(bar.open, bar.high, bar.low, bar.close) <= 0 or bar.volume < 0:
-                raise RejectedBarError(f"{where}: prices must be > 0 and volume >= 0")
-            if (
-                bar.high < bar.low
-                or not bar.low <= bar.open <= bar.high
-                or not (bar.low <= bar.close <= bar.high)
-            ):
-                raise RejectedBarError(f"{where}: needs low <= open, close <= high")
             ts_ns = int(bar.ts.value)
             if ts_ns % self.step_ns:
                 raise RejectedBarError(
@@ -360,68 +261,3 @@ def open_service(
     if warmup_bars and service.version < 0:  # Redis had no state for this run
         service.warm_up(layout, bars=warmup_bars)
     return service
-
-
-class Poller:
-    """Pulls closed candles through CCXT for users online and feeds them to a LiveService."""
-
-    def __init__(
-        self,
-        service: LiveService,
-        downloader: Downloader,
-        now: Callable[[], pd.Timestamp] = lambda: pd.Timestamp.now(tz="UTC"),
-        first: pd.Timestamp | None = None,
-    ) -> None:
-        self.service = service
-        self.downloader = downloader
-        self.now = now
-        self.first = first  # where a symbol with no state starts
-        config = service.config
-        self.symbols = sorted(set(config.symbols) | set(config.features.references))
-
-    def poll_once(self) -> int:
-        """Fetch every bar closed since each symbol's last one; ingest them a ts at a time."""
-        config = self.service.config
-        timeframe = config.features.base_timeframe
-        step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
-        now = self.now()
-        rows = []
-        for symbol in self.symbols:
-            last = self.service.engine.features.symbol_stream(symbol).last_ts
-            start = pd.Timestamp(last, tz="UTC") if last > 0 else (self.first or now - 500 * step)
-            page = self.downloader.fetch_klines(config.market, timeframe, symbol, start)
-            page = page[page["timestamp"] + step <= now]  # closed bars only
-            rows += [
-                Bar(t + step, symbol, o, h, lo, c, v)
-                for t, o, h, lo, c, v in zip(
-                    page["timestamp"],
-                    page["open"],
-                    page["high"],
-                    page["low"],
-                    page["close"],
-                    page["volume"],
-                    strict=True,
-                )
-            ]
-        by_ts: dict[pd.Timestamp, list[Bar]] = {}
-        for bar in rows:
-            by_ts.setdefault(bar.ts, []).append(bar)
-        for ts in sorted(by_ts):
-            self.service.ingest(by_ts[ts])
-        return len(rows)
-
-    def run(self, interval_s: float, stop: threading.Event) -> None:
-        """Poll until `stop` is set; a failed poll is logged and retried at the next interval."""
-        while not stop.wait(interval_s):
-            try:
-                self.poll_once()
-            except Exception as exc:  # keep serving: the next poll resumes from the last bar
-                log.warning("poll failed: %s", exc)
-
-
-def start_poller(service: LiveService, exchange: str, interval_s: float) -> threading.Event:
-    """Poll `exchange` in a background thread; set the returned event to stop it."""
-    stop = threading.Event()
-    poller = Poller(service, Downloader(make_exchange(exchange), None))
-    threading.Thread(target=poller.run, args=(interval_s, stop), daemon=True).start()
-    return stop

@@ -17,7 +17,7 @@ from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.models.registry import MODELS
 from edgecraft.models.rl import SizingAgent
 from edgecraft.models.sequence import SequenceClassifier
-from edgecraft.pipeline.config import MemberConfig, RunConfig
+from edgecraft.research.config import MemberConfig, RunConfig
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.ensemble import EnsembleScorer, Member
 

@@ -7,24 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.data.layout import DataLayout, default_data_dir
-from edgecraft.labels.forward import forward_returns
-from edgecraft.labels.triple_barrier import triple_barrier
-from edgecraft.labels.weights import uniqueness
+from edgecraft.features.builder import FeatureBuilder
 from edgecraft.metrics.evaluation import evaluate, per_window
 from edgecraft.models.registry import MODELS
-from edgecraft.pipeline.config import RunConfig, atr_columns
-from edgecraft.pipeline.ensemble import fit_ensemble, horizons_needed
-from edgecraft.pipeline.features import FeatureBuilder
-from edgecraft.pipeline.train import fit
+from edgecraft.research.config import RunConfig, atr_columns
+from edgecraft.research.executor import LocalExecutor
+from edgecraft.research.fitting import Fitter, next_bar_returns, usable_rows, windows_of
+from edgecraft.research.units import Unit, build_symbol, run_unit
 from edgecraft.signals.build import build_signals
 from edgecraft.signals.ensemble import EnsembleScorer
 from edgecraft.signals.scorer import Scorer
-from edgecraft.validation.walk_forward import PurgedWalkForward, UnpurgedKFold
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -58,8 +54,6 @@ def prepare(
     if config.end:
         bars = bars[ts <= pd.Timestamp(config.end, tz="UTC")]
     if executor is not None and executor.name != "local":
-        from edgecraft.pipeline.executor import build_symbol
-
         shared = {
             "bars": bars,
             "root": str(layout.root),
@@ -86,91 +80,6 @@ def prepare(
     return Prepared(bars, X, list(symbols), files, funding, coverage)
 
 
-def make_labels(
-    config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame, horizon: str
-) -> pd.DataFrame:
-    """ret (forward log return), y (training class), t1 and uniqueness weight on X's index."""
-    own = bars.reindex(X.index)
-    forward = forward_returns(own, horizon)
-    if config.label.kind == "triple_barrier":
-        atr_rel = X[atr_columns(config)[1]].astype(float)
-        barrier = triple_barrier(
-            own,
-            atr_rel,
-            horizon,
-            config.features.base_timeframe,
-            config.label.barrier_up,
-            config.label.barrier_down,
-        )
-        labels = pd.DataFrame({"ret": forward["ret"], "y": barrier["y"], "t1": barrier["t1"]})
-        labels.loc[labels["y"].isna(), "ret"] = np.nan
-    else:
-        labels = forward.assign(y=np.sign(forward["ret"]))
-    labels["weight"] = uniqueness(labels["t1"].where(labels["ret"].notna()))
-    return labels
-
-
-def next_bar_returns(bars: pd.DataFrame, index: pd.Index) -> pd.Series:
-    """Each symbol's simple return from a bar's close to its next bar's close."""
-    close = bars["close"].reindex(index)
-    return close.groupby(level="symbol").shift(-1) / close - 1.0
-
-
-def usable_rows(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
-    coverage = X.notna().mean(axis=1).to_numpy()
-    known = labels["ret"].notna().to_numpy() & labels["t1"].notna().to_numpy()
-    return np.flatnonzero(known & (coverage >= config.min_feature_coverage))
-
-
-Fitter = Callable[[np.ndarray, "pd.Timestamp | None"], object]
-
-
-def make_fitter(
-    config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame, labels: pd.DataFrame, horizon: str
-) -> Fitter:
-    """fitter(rows, until): the run's scorer (single model, or ensemble) trained on `rows`,
-    reading no label known at or after `until` (None: every label)."""
-    if config.ensemble is None:
-        return lambda rows, until: fit(config, X, labels, rows, horizon)
-    label_sets = {
-        h: labels if h == horizon else make_labels(config, bars, X, h)
-        for h in horizons_needed(config, horizon)
-    }
-    following = next_bar_returns(bars, X.index)
-    return lambda rows, until: fit_ensemble(config, X, label_sets, rows, horizon, until, following)
-
-
-def predict_rows(
-    fitted, X: pd.DataFrame, rows: np.ndarray, following: pd.Series | None = None
-) -> pd.DataFrame:
-    """The scorer's predictions for `rows` of X; with a sizing agent (and next-bar returns),
-    also its target position `rl_position`, rolled forward bar by bar."""
-    part = fitted.predict(X, rows)
-    agent = getattr(fitted, "agent", None)
-    if agent is not None and following is not None:
-        signals = pd.DataFrame(
-            {"p_up": part["p_up"], "next_return": following.reindex(part.index).fillna(0.0)}
-        )
-        part["rl_position"] = agent.positions(signals)
-    return part
-
-
-def windows_of(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> tuple:
-    """The usable rows and the validation windows over them."""
-    rows = usable_rows(config, X, labels)
-    settings = config.validation.model_dump()
-    splitter = (
-        PurgedWalkForward(**{k: v for k, v in settings.items() if k != "method"})
-        if settings["method"] == "walk_forward"
-        else UnpurgedKFold(seed=config.seed)
-    )
-    ts = labels.index.get_level_values("ts")[rows]
-    windows = list(splitter.split(ts, labels["t1"].iloc[rows]))
-    if not windows:
-        raise ValueError("no walk-forward window fits the data: shorten min_train/test_length")
-    return rows, windows, settings["method"] == "walk_forward"
-
-
 def walk_forward(
     config: RunConfig,
     X: pd.DataFrame,
@@ -186,8 +95,6 @@ def walk_forward(
     Each window is a unit of work run on `executor` (default: this process), from the config,
     the frames and `bars` (which an ensemble needs, for its other horizons' labels and its
     sizing agent); finished units are checkpointed in `checkpoint` when given."""
-    from edgecraft.pipeline.executor import LocalExecutor, Unit, run_unit
-
     if config.ensemble is not None and bars is None:
         raise ValueError("an ensemble walk-forward needs the bars")
     rows, windows, purged = windows_of(config, X, labels)

@@ -1,0 +1,126 @@
+"""`edgecraft run | search | backtest`: purged walk-forward research on a data folder."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgecraft.cli.app import (
+    DataOption,
+    ExecutorOption,
+    SchedulerOption,
+    TrackingOption,
+    WorkersOption,
+    app,
+    fail,
+    out_console,
+    print_metrics,
+    with_progress,
+)
+from edgecraft.core.errors import ConfigError, DataError
+from edgecraft.research.config import load_run_config
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option(help="YAML RunConfig (default: built-in).")] = None,
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder that receives the run folder.")] = Path(
+        "artifacts"
+    ),
+    tracking_uri: TrackingOption = None,
+    track: Annotated[bool, typer.Option(help="Log to MLflow and register a version.")] = True,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 1,
+    resume: Annotated[
+        Path | None, typer.Option(help="An interrupted run folder to finish.")
+    ] = None,
+) -> None:
+    """Train with purged walk-forward, emit signals, measure them; write a run folder."""
+    from edgecraft.research.experiment import run_experiment
+
+    settings, pool = _config_and_executor(config, executor, scheduler, workers)
+    try:
+        flow = functools.partial(run_experiment, executor=pool, resume=resume)
+        folder = with_progress(flow, settings, data, out)
+    finally:
+        pool.close()
+    out_console.print(f"run folder: {folder}", highlight=False, soft_wrap=True)
+    print_metrics(folder)
+    if track:
+        from edgecraft.operations.tracking import log_run
+        from edgecraft.operations.tracking import tracking_uri as tracking_uri_of
+
+        tracked = log_run(folder, tracking_uri)
+        out_console.print(
+            f"mlflow: run {tracked.run_id}, registered {tracked.model_name} "
+            f"version {tracked.version} ({tracking_uri_of(tracking_uri)})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def search(
+    config: Annotated[Path, typer.Option(help="YAML RunConfig whose model is tuned.")],
+    trials: Annotated[int, typer.Option(help="Optuna trials (each a full walk-forward).")] = 20,
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for search.json and best.yaml.")] = Path(
+        "search"
+    ),
+    metric: Annotated[str, typer.Option(help="OOS metric to maximize.")] = (
+        "cross_sectional_rank_ic"
+    ),
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 1,
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna storage URL (resume or share a study).")
+    ] = None,
+) -> None:
+    """Tune the model with Optuna over purged walk-forwards; best.yaml counts every trial."""
+    from edgecraft.research.search import search as run_search
+
+    settings, pool = _config_and_executor(config, executor, scheduler, workers)
+    try:
+        summary = run_search(settings, data, out, trials, pool, metric, storage)
+    except (DataError, ConfigError, ValueError) as exc:
+        raise fail(exc) from exc
+    finally:
+        pool.close()
+    best = summary["best"]
+    out_console.print(
+        f"best trial {best['number']}: {metric} {best['value']:.4f} {best['params']}; "
+        f"{out / 'best.yaml'} counts {summary['trials_counted_in_dsr']} trials for the DSR",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def backtest(
+    run_dir: Annotated[Path, typer.Option("--run", help="A finished run folder.")],
+    start: Annotated[str, typer.Option(help="First bar (UTC) to score.")],
+    data: DataOption = None,
+    out: Annotated[Path, typer.Option(help="Folder for the backtest folder.")] = Path("artifacts"),
+) -> None:
+    """Apply a finished run's saved models, unchanged, to bars from --start on."""
+    from edgecraft.research.experiment import backtest_run
+
+    folder = with_progress(backtest_run, run_dir, data, start, out)
+    out_console.print(f"backtest folder: {folder}", highlight=False, soft_wrap=True)
+    print_metrics(folder)
+
+
+def _config_and_executor(config: Path | None, executor: str, scheduler, workers: int):
+    """The run config and the executor a command asked for; a bad one ends it with exit 1."""
+    from edgecraft.research.executor import make_executor
+
+    try:
+        return load_run_config(config), make_executor(executor, scheduler, workers)
+    except (ConfigError, ValueError) as exc:
+        raise fail(exc) from exc

@@ -1,0 +1,89 @@
+"""`edgecraft serve`: one run's live service behind the HTTP shell (API, SSE, dashboard)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgecraft.cli.app import DataOption, TrackingOption, app, err_console, fail
+from edgecraft.core.errors import ConfigError, DataError
+
+
+@app.command()
+def serve(
+    run_dir: Annotated[Path | None, typer.Option("--run", help="A finished run folder.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A registered model by alias instead of --run: NAME@champion."),
+    ] = None,
+    tracking_uri: TrackingOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    redis_url: Annotated[
+        str | None, typer.Option(envvar="REDIS_URL", help="Shared state (redis://...).")
+    ] = None,
+    data: DataOption = None,
+    warmup_bars: Annotated[int, typer.Option(help="Bars replayed from --data at start.")] = 0,
+    poll: Annotated[float, typer.Option(help="Seconds between CCXT polls (0: off).")] = 0.0,
+    exchange: Annotated[str, typer.Option(help="CCXT exchange id for --poll.")] = "binance",
+    feast: Annotated[
+        Path | None, typer.Option(help="Feast repository for GET /features (online store).")
+    ] = None,
+    paper_ledger: Annotated[
+        str | None,
+        typer.Option(
+            help="Paper ledger (SQLAlchemy URL) whose newest session the dashboard shows."
+        ),
+    ] = None,
+    drift: Annotated[
+        Path | None, typer.Option(help="Folder of `edgecraft monitor` reports for the dashboard.")
+    ] = None,
+) -> None:
+    """Serve the run's signals over HTTP: the dashboard at /dashboard, the API at /docs
+    (POST /bars needs EDGECRAFT_TOKEN)."""
+    import uvicorn
+
+    from edgecraft.live.poller import start_poller
+    from edgecraft.live.service import open_service
+    from edgecraft.serving.app import create_app
+
+    try:
+        run_dir = _resolve_run(run_dir, model, tracking_uri)
+        service = open_service(run_dir, redis_url, data, warmup_bars)
+    except (DataError, ConfigError, ValueError) as exc:
+        raise fail(exc) from exc
+    stop = start_poller(service, exchange, poll) if poll > 0 else None
+    try:
+        online = None
+        if feast is not None:
+            from edgecraft.operations.feature_store import FeatureRepo
+
+            online = FeatureRepo(feast).online
+        err_console.print(f"dashboard: http://{host}:{port}/dashboard", highlight=False)
+        uvicorn.run(
+            create_app(service, online, paper_ledger, drift),
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+    finally:
+        if stop is not None:
+            stop.set()
+
+
+def _resolve_run(run_dir: Path | None, model: str | None, tracking_uri: str | None) -> Path:
+    """--run, or the run folder a registered model alias (NAME@ALIAS) points at."""
+    if (run_dir is None) == (model is None):
+        raise ConfigError("give exactly one of --run DIR or --model NAME@ALIAS")
+    if run_dir is not None:
+        return run_dir
+    from edgecraft.operations.tracking import fetch_run
+
+    name, _, alias = model.partition("@")
+    if not name or not alias:
+        raise ConfigError(
+            f"--model must be NAME@ALIAS (e.g. edgecraft-default@champion), was {model!r}"
+        )
+    return fetch_run(name, alias, tracking_uri)

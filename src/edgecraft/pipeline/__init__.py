@@ -1,1 +1,0 @@
-"""Flows that wire the layers together: feature builds now; training and evaluation later."""
