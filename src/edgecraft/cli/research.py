@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -124,3 +125,52 @@ def _config_and_executor(config: Path | None, executor: str, scheduler, workers:
         return load_run_config(config), make_executor(executor, scheduler, workers)
     except (ConfigError, ValueError) as exc:
         raise fail(exc) from exc
+
+
+@app.command()
+def headline(
+    runs: Annotated[list[Path], typer.Argument(help="Finished run or backtest folders.")],
+) -> None:
+    """The headline table of finished runs (walk-forward signals and the trading backtest),
+    and where each report is."""
+    from rich.table import Table
+
+    signals = Table(
+        title="walk-forward signals (out of sample; signal portfolio filled at the signal bar's "
+        "close, net of costs)"
+    )
+    trading = Table(title="trading backtest (risk manager, next-open fills, costs)")
+    for column in ("run", "horizon", "rank IC", "XS rank IC", "IR", "PF net", "Sharpe net", "DSR"):
+        signals.add_column(
+            column, justify="left" if column in ("run", "horizon") else "right", no_wrap=True
+        )
+    for column in ("run", "horizon", "trades", "PF net", "Sharpe net", "Calmar", "max DD"):
+        trading.add_column(
+            column, justify="left" if column in ("run", "horizon") else "right", no_wrap=True
+        )
+    reports = []
+    for folder in runs:
+        try:
+            metrics = json.loads((folder / "metrics.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise fail(ConfigError(f"{folder}: not a finished run ({exc})")) from exc
+        for horizon, m in metrics["horizons"].items():
+            keys = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "dsr")
+            signals.add_row(folder.name, horizon, *(_cell(m.get(k)) for k in keys))
+        book = metrics.get("backtest") or {}
+        net = book.get("net", {})
+        trading.add_row(
+            folder.name,
+            str(book.get("horizon", "-")),
+            str(book.get("trades", "-")),
+            *(_cell(net.get(k)) for k in ("profit_factor", "sharpe", "calmar", "max_drawdown")),
+        )
+        reports.append(folder / "report.html")
+    out_console.print(signals)
+    out_console.print(trading)
+    for report in reports:
+        out_console.print(f"report: {report.resolve()}", highlight=False, soft_wrap=True)
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "-" if value is None else str(value)

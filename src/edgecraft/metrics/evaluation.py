@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from edgecraft.core.numbers import json_safe
 from edgecraft.metrics.calibration import brier, expected_calibration_error, reliability
 from edgecraft.metrics.ic import ic, ic_by, information_ratio
 from edgecraft.metrics.overfitting import deflated_sharpe, probabilistic_sharpe
@@ -106,7 +107,7 @@ def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) 
         "dsr": deflated_sharpe(book.net, trials),
         "trials": trials,
     }
-    out = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+    out = json_safe(out)
     out["per_symbol_rank_ic"] = {str(k): float(v) for k, v in per_symbol.items()}
     return out
 
@@ -127,10 +128,7 @@ def per_window(frame: pd.DataFrame) -> list[dict]:
                 "hit_rate": hit_rate(part["direction"], part["ret"]),
             }
         )
-    return [
-        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-        for row in rows
-    ]
+    return json_safe(rows)
 
 
 def calibration_table(frame: pd.DataFrame) -> pd.DataFrame:

@@ -81,3 +81,10 @@ def turnover(positions: pd.DataFrame) -> float:
     if positions.empty:
         return float("nan")
     return float(positions.fillna(0.0).diff().abs().sum(axis=1).iloc[1:].mean())
+
+
+def daily_returns(equity: pd.Series) -> pd.Series:
+    """Daily simple returns of an intraday equity curve that starts at 1 (UTC days, last value
+    of each day; the first day's return is measured from 1)."""
+    daily = equity.groupby(equity.index.floor("D")).last()
+    return daily.pct_change().fillna(daily.iloc[0] - 1.0)

@@ -12,20 +12,17 @@ materialized into the online store: sqlite by default, Redis by URL
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-os.environ.setdefault("FEAST_USAGE", "False")
+import pandas as pd
+import yaml
+from feast import Entity, FeatureStore, FeatureView, Field, FileSource
+from feast.types import Float64
+from feast.value_type import ValueType
 
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
-from feast import Entity, FeatureStore, FeatureView, Field, FileSource  # noqa: E402
-from feast.types import Float64  # noqa: E402
-from feast.value_type import ValueType  # noqa: E402
-
-from edgecraft.features.base import family_of  # noqa: E402
+from edgecraft.features.base import family_of
 
 PROJECT = "edgecraft"
 TTL = timedelta(days=3)  # an online value older than this is stale, not served

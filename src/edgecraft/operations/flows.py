@@ -8,20 +8,22 @@ after everything before them succeeded, so a crash mid-retrain leaves `champion`
 
 from __future__ import annotations
 
-import json
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# the embedded (ephemeral) API server can take longer than Prefect's 20 s to start on 2 busy cores
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+import pandas as pd
+from prefect import flow, serve, task
+from prefect.settings import (
+    PREFECT_SERVER_ANALYTICS_ENABLED,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+    temporary_settings,
+)
 
-import pandas as pd  # noqa: E402
-from prefect import flow, serve, task  # noqa: E402
-
-from edgecraft.operations.monitor import MonitorSettings, monitor_run  # noqa: E402
-from edgecraft.operations.paper import DEFAULT_LEDGER, PromotionRule, paper_ab  # noqa: E402
-from edgecraft.operations.tracking import (  # noqa: E402
+from edgecraft.operations.monitor import MonitorSettings, monitor_run
+from edgecraft.operations.paper import DEFAULT_LEDGER, PromotionRule, paper_ab
+from edgecraft.operations.tracking import (
     CHALLENGER,
     CHAMPION,
     alias_version,
@@ -32,10 +34,38 @@ from edgecraft.operations.tracking import (  # noqa: E402
     model_name,
     set_alias,
 )
-from edgecraft.research.config import load_run_config  # noqa: E402
-from edgecraft.research.experiment import run_experiment  # noqa: E402
+from edgecraft.research.artifacts import trained_to
+from edgecraft.research.config import load_run_config
+from edgecraft.research.experiment import run_experiment
 
 RETRIES = {"retries": 2, "retry_delay_seconds": 2}
+
+
+def embedded(name: str) -> Callable:
+    """A Prefect flow called as a plain function, under the settings of the embedded server:
+    no analytics, and time for its first start on 2 busy cores (Prefect's 20 s is not always
+    enough). A setting the user has in the environment wins. The flow itself is `.flow`."""
+
+    def wrap(fn: Callable) -> Callable:
+        prefect_flow = flow(name=name)(fn)
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            updates = {
+                setting: value
+                for setting, value in (
+                    (PREFECT_SERVER_ANALYTICS_ENABLED, False),
+                    (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, 180),
+                )
+                if setting.name not in os.environ
+            }
+            with temporary_settings(updates=updates):
+                return prefect_flow(*args, **kwargs)
+
+        call.flow = prefect_flow
+        return call
+
+    return wrap
 
 
 @task(**RETRIES)
@@ -54,7 +84,7 @@ def fetch_task(name: str, alias: str, uri: str | None) -> Path:
     return fetch_run(name, alias, uri)
 
 
-@flow(name="edgecraft-train")
+@embedded("edgecraft-train")
 def train_flow(
     config: Path | None,
     data: Path | None,
@@ -71,7 +101,7 @@ def train_flow(
     return {"run": str(folder), "model": name, "version": version, "alias": alias}
 
 
-@flow(name="edgecraft-monitor")
+@embedded("edgecraft-monitor")
 def monitor_flow(
     name: str,
     data: Path | None,
@@ -85,7 +115,7 @@ def monitor_flow(
     return monitor_run(run, data, out, MonitorSettings(since=since, until=until))
 
 
-@flow(name="edgecraft-retrain")
+@embedded("edgecraft-retrain")
 def retrain_flow(
     config: Path | None,
     data: Path | None,
@@ -98,7 +128,7 @@ def retrain_flow(
     return train_flow(config, data, out, uri, alias=CHALLENGER, end=end)
 
 
-@flow(name="edgecraft-paper")
+@embedded("edgecraft-paper")
 def paper_flow(
     name: str,
     data: Path | None,
@@ -121,7 +151,7 @@ def paper_flow(
     return evidence
 
 
-@flow(name="edgecraft-cycle")
+@embedded("edgecraft-cycle")
 def cycle_flow(
     config: Path,
     data: Path | None,
@@ -146,12 +176,14 @@ def cycle_flow(
             steps["retrain"] = retrain_flow(config, data, out / "runs", uri, now)
         return steps
     challenger = fetch_task(name, CHALLENGER, uri)
-    trained_to = pd.Timestamp(json.loads((challenger / "fingerprint.json").read_text())["last"])
+    last_trained = trained_to(challenger)
     present = pd.Timestamp(now, tz="UTC") if now else pd.Timestamp(drift["current"][1])
-    if present - trained_to < pd.Timedelta(days=paper_days):
-        steps["paper"] = f"challenger on trial since {trained_to}, decision after {paper_days} days"
+    if present - last_trained < pd.Timedelta(days=paper_days):
+        steps["paper"] = (
+            f"challenger on trial since {last_trained}, decision after {paper_days} days"
+        )
         return steps
-    start = str(trained_to + pd.Timedelta("1h"))
+    start = str(last_trained + pd.Timedelta("1h"))
     steps["paper"] = paper_flow(name, data, start, str(present), uri, ledger, rule)
     clear_alias(name, CHALLENGER, uri)  # its trial is over, whatever the decision
     return steps
@@ -167,7 +199,7 @@ def cycle_deployment(
     ledger: str = DEFAULT_LEDGER,
 ):
     """The cycle as a Prefect deployment run on `cron` (`edgecraft schedule` serves it)."""
-    return cycle_flow.to_deployment(
+    return cycle_flow.flow.to_deployment(
         name=f"edgecraft-cycle-{Path(config).stem}",
         cron=cron,
         parameters={

@@ -22,18 +22,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from edgecraft.metrics.ic import ic_by
 from edgecraft.monitoring.drift import DailyShift, FeatureReference, kl_divergence
 from edgecraft.monitoring.drift import signal_histogram as histogram
-from edgecraft.research.artifacts import load_run, write_json
-from edgecraft.research.config import atr_columns
-from edgecraft.research.fitting import make_labels, next_bar_returns, predict_rows
-from edgecraft.research.run import Progress, prepare
+from edgecraft.research.artifacts import load_run, trained_to, write_json
+from edgecraft.research.fitting import covered
+from edgecraft.research.plots import drift_figure
+from edgecraft.research.run import Progress, prepare, score_rows
 from edgecraft.research.trading import trade_horizon
-from edgecraft.signals.build import build_signals
 
 LEVELS = {"ok": 0, "warn": 1, "alert": 2}
 
@@ -75,16 +72,16 @@ def monitor_run(
     prepared = prepare(config.model_copy(update={"start": None, "end": None}), data, progress)
     X = prepared.X
     ts = X.index.get_level_values("ts")
-    trained_to = pd.Timestamp(json.loads((run / "fingerprint.json").read_text())["last"])
-    begin = pd.Timestamp(settings.since, tz="UTC") if settings.since else trained_to
+    last_trained = trained_to(run)
+    begin = pd.Timestamp(settings.since, tz="UTC") if settings.since else last_trained
     current_mask = ts > begin if settings.since is None else ts >= begin
     if settings.until is not None:
         current_mask &= ts <= pd.Timestamp(settings.until, tz="UTC")
     if not current_mask.any():
         raise ValueError(f"no bars after {begin} in the data: nothing to monitor")
-    reference_mask = (ts <= trained_to) & (ts > trained_to - pd.Timedelta(settings.reference))
+    reference_mask = (ts <= last_trained) & (ts > last_trained - pd.Timedelta(settings.reference))
     if reference_mask.sum() < 1000:
-        raise ValueError(f"only {int(reference_mask.sum())} reference rows before {trained_to}")
+        raise ValueError(f"only {int(reference_mask.sum())} reference rows before {last_trained}")
     last = ts[current_mask].max()
     recent_mask = current_mask & (ts > last - pd.Timedelta(settings.recent))
     reference, recent = X[reference_mask], X[recent_mask]
@@ -104,18 +101,8 @@ def monitor_run(
     shifted = sorted({f for day in recent_days for f in day})
 
     horizon = trade_horizon(config)
-    scorer = models[horizon]
-    labels = make_labels(config, prepared.bars, X, horizon)
-    rows = np.flatnonzero(current_mask)
-    rows = rows[X.iloc[rows].notna().mean(axis=1).to_numpy() >= config.min_feature_coverage]
-    following = next_bar_returns(prepared.bars, X.index)
-    predictions = predict_rows(scorer, X, rows, following)
-    signals = build_signals(
-        predictions["p_up"],
-        prepared.bars["close"],
-        X[atr_columns(config)[0]],
-        horizon,
-        config.signals.min_confidence,
+    signals = score_rows(
+        config, prepared, models[horizon], covered(config, X, np.flatnonzero(current_mask)), horizon
     )
     past = pd.read_parquet(run / f"predictions_{horizon}.parquet")
     recent_signals = signals[
@@ -126,9 +113,8 @@ def monitor_run(
         histogram(past["direction"], past["confidence"]),
     )
 
-    realized = labels["ret"].reindex(predictions.index)
-    day = pd.Series(predictions.index.get_level_values("ts").floor("D"), index=predictions.index)
-    daily_ic = ic_by(predictions["score"], realized, day, "spearman", min_count=3).dropna()
+    day = pd.Series(signals.index.get_level_values("ts").floor("D"), index=signals.index)
+    daily_ic = ic_by(signals["score"], signals["ret"], day, "spearman", min_count=3).dropna()
     window = daily_ic[daily_ic.index > daily_ic.index.max() - pd.Timedelta(settings.ic_window)]
     ic_mean = float(window.mean()) if len(window) else None
     ic_t = (
@@ -158,7 +144,7 @@ def monitor_run(
         "status": _worst(checks.values()),
         "checks": checks,
         "run": str(run),
-        "trained_to": str(trained_to),
+        "trained_to": str(last_trained),
         "current": [str(ts[current_mask].min()), str(last)],
         "settings": asdict(settings),
         "psi_max": float(psi.max()) if len(psi) else None,
@@ -185,26 +171,9 @@ def monitor_run(
 
 
 def _report(path: Path, summary: dict, psi, z, threshold, daily_ic) -> None:
-    fig = make_subplots(
-        rows=3,
-        cols=1,
-        subplot_titles=(
-            "feature PSI, recent window vs training reference (top 25)",
-            "largest daily |z| of a feature mean (Bonferroni threshold dotted)",
-            "realized daily cross-sectional rank IC of current signals (30-day mean)",
-        ),
-        vertical_spacing=0.1,
+    fig = drift_figure(
+        psi, z, threshold, daily_ic, summary["settings"]["psi_alert"], summary["status"]
     )
-    top = psi.head(25)
-    fig.add_trace(go.Bar(x=top.index, y=top.values, name="PSI"), 1, 1)
-    fig.add_hline(y=summary["settings"]["psi_alert"], line_dash="dot", row=1, col=1)
-    worst = z.abs().max(axis=1)
-    fig.add_trace(go.Scatter(x=worst.index, y=worst.values, name="max |z|"), 2, 1)
-    fig.add_hline(y=threshold, line_dash="dot", row=2, col=1)
-    rolling = daily_ic.rolling(30, min_periods=5).mean()
-    fig.add_trace(go.Scatter(x=daily_ic.index, y=daily_ic.values, name="daily IC"), 3, 1)
-    fig.add_trace(go.Scatter(x=rolling.index, y=rolling.values, name="30d mean"), 3, 1)
-    fig.update_layout(height=1000, title=f"drift: {summary['status']}")
     rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in summary["checks"].items())
     path.write_text(
         "<html><head><meta charset='utf-8'><title>edgecraft drift report</title></head>"

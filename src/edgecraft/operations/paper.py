@@ -23,10 +23,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from edgecraft.metrics.overfitting import deflated_sharpe, sharpe_difference_interval
-from edgecraft.metrics.returns import sharpe
-from edgecraft.research.artifacts import load_run
-from edgecraft.research.fitting import make_labels, next_bar_returns, predict_rows
-from edgecraft.research.run import Progress, prepare, score_signals
+from edgecraft.metrics.returns import daily_returns, sharpe
+from edgecraft.research.artifacts import load_run, trained_to
+from edgecraft.research.fitting import covered
+from edgecraft.research.run import Progress, prepare, score_rows
 from edgecraft.research.trading import simulate_trading, trade_horizon
 
 DEFAULT_LEDGER = "sqlite:///paper.db"
@@ -52,8 +52,7 @@ class Arm:
 
     @property
     def daily(self) -> pd.Series:
-        daily = self.equity["net"].groupby(self.equity.index.floor("D")).last()
-        return daily.pct_change().fillna(daily.iloc[0] - 1.0)
+        return daily_returns(self.equity["net"])
 
 
 def play(
@@ -73,16 +72,12 @@ def play(
     ts = X.index.get_level_values("ts")
     begin = pd.Timestamp(start, tz="UTC")
     keep = (ts >= begin) & (ts <= pd.Timestamp(end, tz="UTC") if end else ts >= begin)
-    rows = np.flatnonzero(keep)
-    rows = rows[X.iloc[rows].notna().mean(axis=1).to_numpy() >= config.min_feature_coverage]
+    rows = covered(config, X, np.flatnonzero(keep))
     if not len(rows):
         raise ValueError(f"no bars from {start} to {end or 'the end'} to paper-trade")
     horizon = trade_horizon(config)
     scorer = models[horizon]
-    labels = make_labels(config, prepared.bars, X, horizon)
-    following = next_bar_returns(prepared.bars, X.index)
-    predictions = predict_rows(scorer, X, rows, following).assign(window=0)
-    frame = score_signals(config, predictions, prepared.bars, X, labels, horizon)
+    frame = score_rows(config, prepared, scorer, rows, horizon)
     bars = prepared.bars[prepared.bars.index.get_level_values("ts") <= ts[rows].max()]
     outcome = simulate_trading(config, bars, X, frame, scorer, prepared.funding)
     return Arm("", run, outcome.trades, outcome.equity, outcome.metrics)
@@ -246,11 +241,11 @@ def paper_ab(
 ) -> dict:
     """Both arms on the same bars, recorded in the ledger; returns the decision with evidence."""
     for run in (champion, challenger):
-        trained_to = pd.Timestamp(json.loads((run / "fingerprint.json").read_text())["last"])
-        if pd.Timestamp(start, tz="UTC") <= trained_to:
+        last_trained = trained_to(run)
+        if pd.Timestamp(start, tz="UTC") <= last_trained:
             raise ValueError(
                 f"paper trading from {start} would judge {run.name} on bars it trained on "
-                f"(up to {trained_to}); start after it"
+                f"(up to {last_trained}); start after it"
             )
     arms = []
     for name, run in (("champion", champion), ("challenger", challenger)):

@@ -18,14 +18,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+import mlflow
+import yaml
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
 
-import mlflow  # noqa: E402
-import yaml  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
-
-from edgecraft.core.errors import ConfigError  # noqa: E402
+from edgecraft.core.errors import ConfigError
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -48,6 +46,9 @@ class Tracked:
 
 
 def _client(uri: str | None) -> MlflowClient:
+    """The client of the store at `uri`, made the current one; artifact transfers log no
+    progress bars (unless the environment asks for them)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     resolved = tracking_uri(uri)
     mlflow.set_tracking_uri(resolved)
     return MlflowClient(resolved)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
+from edgecraft.core.numbers import json_safe
 from edgecraft.features.base import family_of
 from edgecraft.metrics.ic import ic, ic_by, information_ratio
 from edgecraft.research.config import RunConfig, atr_columns
@@ -37,7 +37,7 @@ def _judge(score: pd.Series, ret: pd.Series) -> dict:
         "cross_sectional_rank_ic": float(cross.mean()) if len(cross) else float("nan"),
         "ir": information_ratio(ic_by(score, ret, month, "spearman", min_count=30)),
     }
-    return {k: (None if not np.isfinite(v) else float(v)) for k, v in out.items()}
+    return json_safe({k: float(v) for k, v in out.items()})
 
 
 def _delta(a: dict, b: dict) -> dict:

@@ -140,6 +140,11 @@ def load_run(folder: Path) -> tuple[RunConfig, dict[str, Scorer]]:
     return config, models
 
 
+def trained_to(folder: Path) -> pd.Timestamp:
+    """The last bar a finished run trained on (the `last` of its data fingerprint)."""
+    return pd.Timestamp(json.loads((folder / "fingerprint.json").read_text())["last"])
+
+
 def load_onnx_scorer(folder: Path, horizon: str, threads: int = 1) -> OnnxScorer:
     """The ONNX Runtime scorer of one horizon of a finished, checksum-verified run."""
     path = folder / "models" / f"model_{horizon}.onnx"

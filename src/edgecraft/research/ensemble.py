@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from edgecraft.core.timeframes import timeframe_delta
+from edgecraft.labels.targets import training_target
 from edgecraft.models.registry import MODELS
 from edgecraft.models.rl import SizingAgent
 from edgecraft.models.sequence import SequenceClassifier
@@ -27,13 +28,6 @@ def horizons_needed(config: RunConfig, horizon: str) -> set[str]:
     if config.ensemble is None:
         return {horizon}
     return {horizon} | {m.horizon for m in config.ensemble.members if m.horizon}
-
-
-def target_of(config: RunConfig, labels: pd.DataFrame) -> pd.Series:
-    """Classes a member learns: barrier classes, or up (1) / not up (0)."""
-    if config.label.kind == "triple_barrier":
-        return labels["y"].astype(float)
-    return (labels["ret"] > 0).astype(float).where(labels["ret"].notna())
 
 
 def fit_member(
@@ -50,7 +44,7 @@ def fit_member(
     base = timeframe_delta(config.features.base_timeframe)
     member = Member(spec.label, None, pd.Timedelta(spec.bar or base), base, horizon)
     candidates = member.frame_rows(X, rows)
-    target = target_of(config, labels)
+    target = training_target(labels, config.label.kind)
     t1 = pd.DatetimeIndex(labels["t1"].iloc[candidates])
     ok = target.iloc[candidates].notna().to_numpy() & t1.notna()
     if until is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -11,10 +10,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgecraft.research.artifacts import fingerprint, load_run, save_run, seal, write_json
+from edgecraft.research.artifacts import (
+    fingerprint,
+    load_run,
+    save_run,
+    seal,
+    trained_to,
+    write_json,
+)
 from edgecraft.research.config import RunConfig
 from edgecraft.research.executor import LocalExecutor
-from edgecraft.research.fitting import make_fitter, make_labels, next_bar_returns, predict_rows
+from edgecraft.research.fitting import (
+    covered,
+    make_fitter,
+    make_labels,
+)
 from edgecraft.research.plots import horizon_figure
 from edgecraft.research.report import write_report
 from edgecraft.research.run import (
@@ -24,6 +34,7 @@ from edgecraft.research.run import (
     evaluate_horizon,
     hold_and_cost,
     prepare,
+    score_rows,
     score_signals,
     train_final,
     walk_forward,
@@ -88,6 +99,12 @@ def _ablation(config, prepared, labels, horizon, predictions, executor, progress
     return family_ablation(config, prepared.X, labels, horizon, walk, predictions)
 
 
+def _step(progress: Progress | None, description: str) -> None:
+    """Name a long step without a count of its own on the progress bar."""
+    if progress:
+        progress(description, 0, 1)
+
+
 def run_experiment(
     config: RunConfig,
     data: Path | None,
@@ -138,9 +155,11 @@ def run_experiment(
             metrics[horizon]["ablation"] = _ablation(
                 config, prepared, labels, horizon, predictions, executor, progress
             )
+        _step(progress, f"final model {horizon} (all rows)")
         models[horizon] = train_final(config, prepared.X, labels, fitter)
         log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
     sample = prepared.X.iloc[-2000:]  # real feature rows for the ONNX parity check
+    _step(progress, "ONNX export and parity check")
     save_run(
         folder,
         config,
@@ -150,6 +169,7 @@ def run_experiment(
         sample,
         prepared.coverage,
     )
+    _step(progress, "trading backtest and report")
     trading = _trade(folder, config, prepared, results, models)
     _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}", trading)
     shutil.rmtree(folder / "units", ignore_errors=True)  # the predictions now hold them
@@ -175,32 +195,27 @@ def backtest_run(
     keep = prepared.X.index.get_level_values("ts") >= begin
     if not keep.any():
         raise ValueError(f"no bars at or after {begin} in the data")
-    X = prepared.X[keep]
-    trained_to = pd.Timestamp(json.loads((run / "fingerprint.json").read_text())["last"])
-    in_sample = begin <= trained_to
+    last_trained = trained_to(run)
+    in_sample = begin <= last_trained
     if in_sample:
         log.warning(
             "start=%s is not after the run's last training bar %s: these rows were "
             "trained on, so the metrics are in-sample",
             begin,
-            trained_to,
+            last_trained,
         )
     folder = out / f"backtest-{run.name}-{begin:%Y%m%d}"
     folder.mkdir(parents=True, exist_ok=True)
     results, metrics = {}, {}
     for horizon, fitted in models.items():
-        labels = make_labels(config, prepared.bars, prepared.X, horizon).loc[X.index]
-        usable = X.notna().mean(axis=1).to_numpy() >= config.min_feature_coverage
-        rows = np.flatnonzero(keep)[usable]  # earlier rows are context for sequence models
-        following = next_bar_returns(prepared.bars, prepared.X.index)
-        predictions = predict_rows(fitted, prepared.X, rows, following).assign(window=0)
-        frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
+        rows = covered(config, prepared.X, np.flatnonzero(keep))
+        frame = score_rows(config, prepared, fitted, rows, horizon)
         results[horizon] = frame
         metrics[horizon] = {
             **evaluate_horizon(config, frame.dropna(subset=["ret"]), horizon),
             "scored_rows": int(len(frame)),
             "in_sample": bool(in_sample),
-            "trained_to": str(trained_to),
+            "trained_to": str(last_trained),
             "start": str(begin),
         }
     trading = _trade(folder, config, prepared, results, models)

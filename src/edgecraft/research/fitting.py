@@ -47,10 +47,16 @@ def next_bar_returns(bars: pd.DataFrame, index: pd.Index) -> pd.Series:
     return close.groupby(level="symbol").shift(-1) / close - 1.0
 
 
+def covered(config: RunConfig, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """Those of `rows` with at least `min_feature_coverage` of their features known."""
+    coverage = X.iloc[rows].notna().mean(axis=1).to_numpy()
+    return rows[coverage >= config.min_feature_coverage]
+
+
 def usable_rows(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
-    coverage = X.notna().mean(axis=1).to_numpy()
+    """Rows to train and judge on: label known, features covered."""
     known = labels["ret"].notna().to_numpy() & labels["t1"].notna().to_numpy()
-    return np.flatnonzero(known & (coverage >= config.min_feature_coverage))
+    return covered(config, X, np.flatnonzero(known))
 
 
 Fitter = Callable[[np.ndarray, "pd.Timestamp | None"], object]

@@ -201,3 +201,36 @@ def kl_figure(kl: pd.Series, warn: float, alert: float) -> go.Figure:
     fig.add_hline(y=alert, line_dash="dot", annotation_text="alert")
     fig.update_layout(title="signal distribution drift (KL)", height=320)
     return fig
+
+
+def drift_figure(
+    psi: pd.Series,
+    z: pd.DataFrame,
+    threshold: float,
+    daily_ic: pd.Series,
+    psi_alert: float,
+    status: str,
+) -> go.Figure:
+    """The drift report: top feature PSI, the largest daily |z| of a feature mean against its
+    Bonferroni threshold, and the realized daily IC of current signals with its 30-day mean."""
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        subplot_titles=(
+            "feature PSI, recent window vs training reference (top 25)",
+            "largest daily |z| of a feature mean (Bonferroni threshold dotted)",
+            "realized daily cross-sectional rank IC of current signals (30-day mean)",
+        ),
+        vertical_spacing=0.1,
+    )
+    top = psi.head(25)
+    fig.add_trace(go.Bar(x=top.index, y=top.values, name="PSI"), 1, 1)
+    fig.add_hline(y=psi_alert, line_dash="dot", row=1, col=1)
+    worst = z.abs().max(axis=1)
+    fig.add_trace(go.Scatter(x=worst.index, y=worst.values, name="max |z|"), 2, 1)
+    fig.add_hline(y=threshold, line_dash="dot", row=2, col=1)
+    rolling = daily_ic.rolling(30, min_periods=5).mean()
+    fig.add_trace(go.Scatter(x=daily_ic.index, y=daily_ic.values, name="daily IC"), 3, 1)
+    fig.add_trace(go.Scatter(x=rolling.index, y=rolling.values, name="30d mean"), 3, 1)
+    fig.update_layout(height=1000, title=f"drift: {status}")
+    return fig

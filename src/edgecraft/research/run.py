@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from edgecraft.core.timeframes import timeframe_delta
@@ -16,7 +17,14 @@ from edgecraft.metrics.evaluation import evaluate, per_window
 from edgecraft.models.registry import MODELS
 from edgecraft.research.config import RunConfig, atr_columns
 from edgecraft.research.executor import LocalExecutor
-from edgecraft.research.fitting import Fitter, next_bar_returns, usable_rows, windows_of
+from edgecraft.research.fitting import (
+    Fitter,
+    make_labels,
+    next_bar_returns,
+    predict_rows,
+    usable_rows,
+    windows_of,
+)
 from edgecraft.research.units import Unit, build_symbol, run_unit
 from edgecraft.signals.build import build_signals
 from edgecraft.signals.ensemble import EnsembleScorer
@@ -160,6 +168,17 @@ def score_signals(
     else:
         size = pd.Series(1.0, index=index)
     return frame.assign(size=size.where(frame["direction"] != 0, 0.0))
+
+
+def score_rows(
+    config: RunConfig, prepared: Prepared, scorer, rows: np.ndarray, horizon: str
+) -> pd.DataFrame:
+    """A saved scorer applied, unchanged, to `rows` of the prepared features (earlier rows are
+    context for sequence models): predictions, signals and realized returns (`score_signals`)."""
+    labels = make_labels(config, prepared.bars, prepared.X, horizon)
+    following = next_bar_returns(prepared.bars, prepared.X.index)
+    predictions = predict_rows(scorer, prepared.X, rows, following).assign(window=0)
+    return score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
 
 
 def hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:

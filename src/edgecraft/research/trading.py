@@ -11,12 +11,14 @@ import pandas as pd
 
 from edgecraft.backtest.replay import market_grid, replay
 from edgecraft.backtest.simulator import REASONS, TRADE_FIELDS, Costs
+from edgecraft.core.numbers import json_safe
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.engine.engine import Engine, SignalRule
 from edgecraft.features.config import MARKET_CHANNELS
 from edgecraft.features.stream import FeatureStream
 from edgecraft.metrics.returns import (
     calmar,
+    daily_returns,
     max_drawdown,
     profit_factor,
     sharpe,
@@ -119,8 +121,7 @@ def simulate_trading(
     result = replay(engine, market, symbols, scored, costs_of(config))
     book = result.book
     equity = pd.DataFrame(book.equity_curve, index=result.ts, columns=["net", "gross"]).ffill()
-    daily = equity.groupby(equity.index.floor("D")).last()
-    returns = daily.pct_change().fillna(daily.iloc[0] - 1.0)
+    returns = {side: daily_returns(equity[side]) for side in ("net", "gross")}
     trades = pd.DataFrame(book.trade_list(), columns=list(TRADE_FIELDS))
     trades["symbol"] = [symbols[int(i)] for i in trades["symbol"]]
     trades["entry_ts"] = result.ts[trades["entry_bar"].astype(int)]
@@ -139,7 +140,7 @@ def simulate_trading(
         "decisions": dict(sorted(_by_rule(result.reasons).items())),
     }
     for name, series in (("net", returns["net"]), ("gross", returns["gross"])):
-        metrics[name] = _clean(
+        metrics[name] = json_safe(
             {
                 "profit_factor": profit_factor(series),
                 "sharpe": sharpe(series),
@@ -157,9 +158,3 @@ def _by_rule(reasons: Counter) -> Counter:
     for reason, count in reasons.items():
         rules[re.sub(r"[-+]?\d[\d.e+:-]*", "#", reason)] += count
     return rules
-
-
-def _clean(values: dict) -> dict:
-    return {
-        k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in values.items()
-    }

@@ -5,19 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from edgecraft.labels.targets import training_target
 from edgecraft.models.registry import MODELS, score
 from edgecraft.research.config import RunConfig
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.scorer import Scorer
-
-
-def labels_for_model(config: RunConfig, labels: pd.DataFrame) -> pd.Series:
-    """What the model learns: up/down classes, barrier classes, or the return itself."""
-    if not MODELS[config.model.name].is_classifier:
-        return labels["ret"]
-    if config.label.kind == "triple_barrier":
-        return labels["y"].fillna(0).astype(int)  # unlabeled rows are never trained on
-    return (labels["ret"] > 0).astype(int)
 
 
 def fit(
@@ -45,10 +37,15 @@ def fit(
         chosen = np.random.default_rng(config.seed).choice(len(fit_rows), cap, replace=False)
         fit_rows = fit_rows[np.sort(chosen)]
     params = {"threads": config.threads, "seed": config.seed, **config.model.params}
-    target = labels_for_model(config, labels)
-    model = MODELS[config.model.name](**params).fit(
-        X.iloc[fit_rows], target.iloc[fit_rows], labels["weight"].iloc[fit_rows]
+    cls = MODELS[config.model.name]
+    # a classifier learns classes (rows without a known label are never in fit_rows), a
+    # regressor the return itself
+    target = (
+        training_target(labels, config.label.kind).iloc[fit_rows].astype(int)
+        if cls.is_classifier
+        else labels["ret"].iloc[fit_rows]
     )
+    model = cls(**params).fit(X.iloc[fit_rows], target, labels["weight"].iloc[fit_rows])
     raw = score(model, X.iloc[calib_rows])
     calibrator = Calibrator(config.calibration.method).fit(
         raw, (labels["ret"].iloc[calib_rows] > 0).to_numpy()

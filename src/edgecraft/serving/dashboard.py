@@ -15,7 +15,6 @@ found under `--drift`); the model in service and its run metrics.
 from __future__ import annotations
 
 import json
-import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -24,22 +23,12 @@ import pandas as pd
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from edgecraft.core.numbers import json_safe
 from edgecraft.live.service import LiveService
 from edgecraft.research.plots import candles_figure, equity_figure, kl_figure, psi_heatmap
 
 RUN_METRICS = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "calmar")
 BACKTEST_METRICS = ("profit_factor", "sharpe", "calmar")  # what the trading replay reports too
-
-
-def _clean(value: object) -> object:
-    """JSON-safe: NaN and infinities become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +55,7 @@ def run_summary(service: LiveService) -> dict:
         h: {k: m.get(k) for k in RUN_METRICS} for h, m in (metrics.get("horizons") or {}).items()
     }
     backtest = metrics.get("backtest") or {}
-    return _clean(
+    return json_safe(
         {
             "run": service.run_id,
             "name": service.config.name,
@@ -141,7 +130,7 @@ def mount_dashboard(
         return {
             "run": run_summary(service),
             "symbols": symbols,
-            "signals": _clean(service.latest.signals),
+            "signals": json_safe(service.latest.signals),
             "paper": paper_ledger is not None,
             "drift": drift is not None,
         }
@@ -174,7 +163,7 @@ def mount_dashboard(
         }
         figure = equity_figure(curves, "paper accounts, net of costs")
         recent = trades.sort_values("exit_ts", ascending=False).groupby("arm").head(5)
-        return _clean(
+        return json_safe(
             {
                 "available": True,
                 "session": session["session"],
@@ -212,7 +201,7 @@ def mount_dashboard(
             return {"available": False, "reason": reason}
         settings = newest.get("settings", {})
         warn, alert = settings.get("psi_warn", 0.1), settings.get("psi_alert", 0.25)
-        return _clean(
+        return json_safe(
             {
                 "available": True,
                 "status": newest["status"],

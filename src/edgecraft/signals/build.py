@@ -80,42 +80,55 @@ def make_signals(
     direction, confidence, target, stop = levels(
         p_up, entry, atr, min_confidence, target_atr, stop_atr
     )
-    out = []
-    for k, symbol in enumerate(symbols):
-        flat = direction[k] == 0
-        out.append(
-            Signal(
-                ts=ts,
-                symbol=symbol,
-                direction=Direction(int(direction[k])),
-                confidence=float(confidence[k]),
-                horizon=horizon,
-                entry=float(entry[k]),
-                target=None if flat else float(target[k]),
-                stop=None if flat else float(stop[k]),
-                model_id=model_id,
-                size=float(sizes[k]),
-            )
+    return [
+        _signal(
+            ts,
+            s,
+            direction[k],
+            confidence[k],
+            horizon,
+            entry[k],
+            target[k],
+            stop[k],
+            model_id,
+            sizes[k],
         )
-    return out
+        for k, s in enumerate(symbols)
+    ]
 
 
 def to_records(signals: pd.DataFrame, model_id: str) -> list[Signal]:
-    """The frame as Signal records (for the engine and serving layers)."""
-    out = []
-    for (ts, symbol), row in signals.iterrows():
-        flat = row["direction"] == 0
-        out.append(
-            Signal(
-                ts=ts,
-                symbol=symbol,
-                direction=Direction(int(row["direction"])),
-                confidence=float(row["confidence"]),
-                horizon=row["horizon"],
-                entry=float(row["entry"]),
-                target=None if flat else float(row["target"]),
-                stop=None if flat else float(row["stop"]),
-                model_id=model_id,
-            )
+    """The frame of `build_signals` as Signal records (for the engine and serving layers)."""
+    return [
+        _signal(
+            ts,
+            symbol,
+            row["direction"],
+            row["confidence"],
+            row["horizon"],
+            row["entry"],
+            row["target"],
+            row["stop"],
+            model_id,
         )
-    return out
+        for (ts, symbol), row in signals.iterrows()
+    ]
+
+
+def _signal(
+    ts, symbol, direction, confidence, horizon, entry, target, stop, model_id, size=1.0
+) -> Signal:
+    """One Signal record; a FLAT one carries no target or stop."""
+    flat = int(direction) == 0
+    return Signal(
+        ts=ts,
+        symbol=symbol,
+        direction=Direction(int(direction)),
+        confidence=float(confidence),
+        horizon=horizon,
+        entry=float(entry),
+        target=None if flat else float(target),
+        stop=None if flat else float(stop),
+        model_id=model_id,
+        size=float(size),
+    )
