@@ -71,3 +71,13 @@ def test_uniqueness_by_hand():
     weights = uniqueness(t1)
     # labels [0,1], [1,2], [2,3]: concurrency 1, 2, 2, 1 -> (1 + 1/2)/2, (1/2 + 1/2)/2, ...
     assert weights.tolist() == pytest.approx([0.75, 0.5, 0.75, 0.0])
+
+
+def test_training_target_is_up_or_barrier_class_and_nan_where_unknown():
+    from edgecraft.labels.targets import training_target
+
+    labels = pd.DataFrame({"ret": [0.01, -0.02, 0.0, np.nan], "y": [1.0, -1.0, 0.0, np.nan]})
+    forward = training_target(labels, "forward")
+    np.testing.assert_array_equal(forward.to_numpy(), [1.0, 0.0, 0.0, np.nan])
+    barrier = training_target(labels, "triple_barrier")
+    np.testing.assert_array_equal(barrier.to_numpy(), [1.0, -1.0, 0.0, np.nan])

@@ -96,3 +96,24 @@ def test_probabilistic_and_deflated_sharpe():
     assert expected_max_sharpe(100, 1 / 2000) > expected_max_sharpe(10, 1 / 2000) > 0
     assert deflated_sharpe(skilled, 100) < probabilistic_sharpe(skilled)
     assert deflated_sharpe(noise, 1000) < 0.95
+
+
+def test_daily_returns_measure_each_day_from_the_last_close_of_the_day_before():
+    from edgecraft.metrics.returns import daily_returns
+
+    ts = pd.date_range("2024-01-01 01:00", periods=48, freq="1h", tz="UTC")
+    equity = pd.Series(np.r_[np.full(23, 1.1), np.full(25, 1.21)], index=ts)  # days end 1.1, 1.21
+    out = daily_returns(equity)
+    days = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-03"], tz="UTC")
+    assert list(out.index) == list(days)
+    np.testing.assert_allclose(out.to_numpy(), [0.1, 0.1, 0.0])
+
+
+def test_json_safe_turns_every_nan_and_infinity_into_none():
+    import json
+
+    from edgecraft.core.numbers import json_safe
+
+    value = {"a": np.float64("nan"), "b": [1.0, float("inf"), {"c": -np.inf}], "d": (2, "x")}
+    assert json_safe(value) == {"a": None, "b": [1.0, None, {"c": None}], "d": [2, "x"]}
+    json.dumps(json_safe(value), allow_nan=False)

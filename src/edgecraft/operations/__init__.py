@@ -1,2 +1,1 @@
-"""Operations: MLflow tracking and registry, drift monitor, retrain and cycle flows, paper A/B,
-and the Feast feature store."""
+"""Operations: MLflow registry, drift monitor, retrain and cycle flows, paper A/B, feature store."""

@@ -1,7 +1,7 @@
 """Prefect flows: train, monitor, retrain, paper A/B, and the whole cycle.
 
 They run embedded (a plain call; Prefect keeps its state in a local sqlite database, no server)
-or on a schedule (`edgecraft schedule`, which serves the cycle flow with a cron). Tasks that
+or on a schedule (`edgecraft cycle --cron`, which serves the cycle flow with a cron). Tasks that
 touch the outside (data files, the MLflow store) retry on transient failures. Aliases move only
 after everything before them succeeded, so a crash mid-retrain leaves `champion` untouched.
 """
@@ -198,7 +198,7 @@ def cycle_deployment(
     uri: str | None = None,
     ledger: str = DEFAULT_LEDGER,
 ):
-    """The cycle as a Prefect deployment run on `cron` (`edgecraft schedule` serves it)."""
+    """The cycle as a Prefect deployment run on `cron` (`edgecraft cycle --cron` serves it)."""
     return cycle_flow.flow.to_deployment(
         name=f"edgecraft-cycle-{Path(config).stem}",
         cron=cron,

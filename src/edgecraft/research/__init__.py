@@ -1,2 +1,1 @@
-"""Research: walk-forward runs, executors, ensembles, ablation, search and reports; the run
-folder, RunConfig and plots that operations and live also read."""
+"""Research: walk-forward runs, executors, ensembles, ablation, search, reports and run folders."""

@@ -1,1 +1,1 @@
-"""Serving: a thin FastAPI shell over the pipeline's live service (bars in, signals out)."""
+"""Serving: a thin FastAPI shell over the live service (bars in, signals out)."""
