@@ -67,3 +67,18 @@ def test_features_on_a_users_own_csv_folder(tmp_path):
         app, ["features", "--data", str(tmp_path / "mydata"), "--out", str(tmp_path / "out")]
     )
     assert failed.exit_code == 1 and "DOGEUSDT-1h.csv: row 1" in failed.output
+
+
+def test_headline_prints_each_runs_numbers_and_report_path(finished_run, tmp_path):
+    import json
+
+    result = CliRunner().invoke(app, ["headline", str(finished_run)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((finished_run / "metrics.json").read_text())
+    for horizon, m in metrics["horizons"].items():
+        row = next(line for line in result.output.splitlines() if f" {horizon} " in line)
+        assert f"{m['rank_ic']:.3f}" in row
+    assert f"report: {(finished_run / 'report.html').resolve()}" in result.output
+    assert str(metrics["backtest"]["trades"]) in result.output
+    missing = CliRunner().invoke(app, ["headline", str(tmp_path)])
+    assert missing.exit_code == 1 and "not a finished run" in missing.output

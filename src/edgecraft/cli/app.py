@@ -81,8 +81,8 @@ def progress_bar():
 
 
 def with_progress(flow, *args) -> Path:
-    """Run a research or operations flow that reports (description, done, total) under a progress bar; a data
-    or config error ends the command with exit 1 and one clear line."""
+    """Run a research or operations flow that reports (description, done, total) under a
+    progress bar; a data or config error ends the command with exit 1 and one clear line."""
     try:
         with progress_bar() as progress:
             task = progress.add_task("loading bars", total=None)

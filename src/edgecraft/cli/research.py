@@ -133,43 +133,48 @@ def headline(
 ) -> None:
     """The headline table of finished runs (walk-forward signals and the trading backtest),
     and where each report is."""
-    from rich.table import Table
-
-    signals = Table(
-        title="walk-forward signals (out of sample; signal portfolio filled at the signal bar's "
-        "close, net of costs)"
-    )
-    trading = Table(title="trading backtest (risk manager, next-open fills, costs)")
-    for column in ("run", "horizon", "rank IC", "XS rank IC", "IR", "PF net", "Sharpe net", "DSR"):
-        signals.add_column(
-            column, justify="left" if column in ("run", "horizon") else "right", no_wrap=True
-        )
-    for column in ("run", "horizon", "trades", "PF net", "Sharpe net", "Calmar", "max DD"):
-        trading.add_column(
-            column, justify="left" if column in ("run", "horizon") else "right", no_wrap=True
-        )
-    reports = []
+    signal_keys = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "dsr")
+    trading_keys = ("profit_factor", "sharpe", "calmar", "max_drawdown")
+    signal_rows, trading_rows, reports = [], [], []
     for folder in runs:
         try:
             metrics = json.loads((folder / "metrics.json").read_text())
         except (OSError, ValueError) as exc:
             raise fail(ConfigError(f"{folder}: not a finished run ({exc})")) from exc
         for horizon, m in metrics["horizons"].items():
-            keys = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "dsr")
-            signals.add_row(folder.name, horizon, *(_cell(m.get(k)) for k in keys))
+            signal_rows.append([folder.name, horizon, *(_cell(m.get(k)) for k in signal_keys)])
         book = metrics.get("backtest") or {}
         net = book.get("net", {})
-        trading.add_row(
-            folder.name,
-            str(book.get("horizon", "-")),
-            str(book.get("trades", "-")),
-            *(_cell(net.get(k)) for k in ("profit_factor", "sharpe", "calmar", "max_drawdown")),
+        trading_rows.append(
+            [folder.name, str(book.get("horizon", "-")), _cell(book.get("trades"))]
+            + [_cell(net.get(k)) for k in trading_keys]
         )
         reports.append(folder / "report.html")
-    out_console.print(signals)
-    out_console.print(trading)
+    _table(
+        "walk-forward signals (out of sample; signal portfolio filled at the signal bar's close, "
+        "net of costs)",
+        ["run", "horizon", "rank IC", "XS rank IC", "IR", "PF net", "Sharpe net", "DSR"],
+        signal_rows,
+    )
+    _table(
+        "trading backtest (risk manager, next-open fills, net of costs)",
+        ["run", "horizon", "trades", "PF net", "Sharpe net", "Calmar", "max DD"],
+        trading_rows,
+    )
     for report in reports:
         out_console.print(f"report: {report.resolve()}", highlight=False, soft_wrap=True)
+
+
+def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """A plain aligned table (logs and pipes keep every column, unlike a terminal-wide box)."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    out_console.print(title, highlight=False, soft_wrap=True)
+    for row in [header, *rows]:
+        cells = [
+            f"{c:<{w}}" if i < 2 else f"{c:>{w}}"
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out_console.print("  ".join(cells), highlight=False, soft_wrap=True)
 
 
 def _cell(value: object) -> str:

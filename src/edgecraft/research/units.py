@@ -1,5 +1,9 @@
-"""A unit of a run's work, runnable on any executor: one (horizon, walk-forward window) fitted and
-scored, checkpointed when asked; or one symbol's feature frame."""
+"""Units of a run's work, runnable on any executor (see `executor.py`).
+
+A window unit is one (horizon, walk-forward window) of a run's symbol set, model and seed: fit on
+the window's training rows, score its test rows. With a checkpoint folder each finished unit is
+written there (atomically) and an interrupted run resumes from the finished units. A symbol unit
+builds one symbol's feature frame (a distributed feature build)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Unit:
+    """One (horizon, walk-forward window): fit on `train`, score `test`."""
+
     horizon: str
     window: int
     train: np.ndarray  # row positions in the run's feature frame
