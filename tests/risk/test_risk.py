@@ -77,7 +77,7 @@ def test_a_models_size_only_shrinks_the_risk_managers_size():
         replace(full, size=1.5)
 
 
-def test_drawdown_breaker_flattens_then_cools_down_and_kill_switch():
+def test_drawdown_breaker_keeps_its_high_water_mark_through_the_cooldown_and_kill_switch():
     config = RiskConfig(max_drawdown=0.1, cooldown="2d")
     risk = RiskManager(config, cost_bps=12)
     risk.decide(T0, [_signal("BTC/USDT", 1, 0.7)], {"BTC/USDT": 0.5})
@@ -85,9 +85,16 @@ def test_drawdown_breaker_flattens_then_cools_down_and_kill_switch():
     out = risk.decide(T0 + pd.Timedelta("1h"), [_signal("ETH/USDT", 1, 0.7)], {"ETH/USDT": 0.5})
     assert all(i.target_weight == 0.0 and "drawdown breaker" in i.reason for i in out)
     assert {i.symbol for i in out} == {"BTC/USDT", "ETH/USDT"}
-    later = T0 + pd.Timedelta("3d")
+    later = T0 + pd.Timedelta("3d")  # cooldown over, still 15 % below the peak: flat again
     risk.on_fills(later, 0.85, {})
+    assert risk.state.peak == 1.0 and risk.state.halted_until == later + pd.Timedelta("2d")
+    assert (
+        risk.decide(later, [_signal("ETH/USDT", 1, 0.7)], {"ETH/USDT": 0.5})[0].target_weight == 0
+    )
+    risk.reset_breaker()  # the operator accepts the loss: a new high-water mark from 0.85
     assert risk.decide(later, [_signal("ETH/USDT", 1, 0.7)], {"ETH/USDT": 0.5})[0].target_weight > 0
+    risk.on_fills(later + pd.Timedelta("1h"), 0.80, {"ETH/USDT": 0.1})  # 5.9 % below 0.85: on
+    assert risk.state.halted_until is None
     risk.kill()
     assert all(
         i.target_weight == 0 and i.reason == "rejected: kill switch"

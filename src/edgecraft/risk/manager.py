@@ -43,16 +43,25 @@ class RiskManager:
     def resume(self) -> None:
         self.state.killed = False
 
+    def reset_breaker(self) -> None:
+        """An operator's decision: accept the drawdown, end the breaker, and measure the next
+        one from today's equity."""
+        self.state.halted_until = None
+        self.state.peak = self.state.equity
+
     def on_fills(self, ts: pd.Timestamp, equity: float, weights: dict[str, float]) -> None:
         """Take the book as filled (stops, targets, expiries applied) and check the breaker."""
         state = self.state
         state.weights = {s: w for s, w in weights.items() if w != 0.0}
         state.equity = equity
+        state.peak = max(state.peak, equity)
+        # the high-water mark survives the cooldown: a book still below the line when the cooldown
+        # ends stays flat for another one (only `reset_breaker` starts a new high-water mark), so
+        # equity never falls much more than `max_drawdown` below its peak
+        below = equity < state.peak * (1.0 - self.config.max_drawdown)
         if state.halted_until is not None and ts >= state.halted_until:
             state.halted_until = None
-            state.peak = equity  # a fresh start after the cooldown
-        state.peak = max(state.peak, equity)
-        if state.halted_until is None and equity < state.peak * (1.0 - self.config.max_drawdown):
+        if state.halted_until is None and below:
             state.halted_until = ts + pd.Timedelta(self.config.cooldown)
 
     def decide(
