@@ -48,6 +48,37 @@ def lookback(model) -> int:
     return int(getattr(model, "lookback", 1))
 
 
+def window_rows(
+    X: pd.DataFrame, rows: np.ndarray, need: int, bar: pd.Timedelta | None = None
+) -> np.ndarray:
+    """`rows` (positions in X, sorted) plus the earlier rows that windows of `need` rows ending
+    at them read: every row of X from `need` bars before the first of `rows` to the last, on the
+    bar `bar` (default: every row, bars of X's own spacing)."""
+    if need <= 1 or not len(rows):
+        return rows
+    ts = X.index.get_level_values("ts").asi8
+    if bar is None:
+        steps = np.diff(np.unique(ts))
+        step = int(steps.min()) if len(steps) else 0
+    else:
+        step = bar.value
+    lo, hi = ts[rows].min() - need * step, ts[rows].max()
+    keep = (ts >= lo) & (ts <= hi)
+    if bar is not None:
+        keep &= ts % bar.value == 0
+    return np.flatnonzero(keep)
+
+
+def score_rows(
+    model, X: pd.DataFrame, rows: np.ndarray, bar: pd.Timedelta | None = None
+) -> pd.Series:
+    """`score` of `rows` of X (index: those rows' labels), a sequence model's windows reading
+    the rows before them in X, so a subset scores as it would inside the whole frame."""
+    context = window_rows(X, rows, lookback(model), bar)
+    values = pd.Series(score(model, X.iloc[context]), index=X.index[context])
+    return values if len(context) == len(rows) else values.reindex(X.index[rows])
+
+
 def score(model, X: pd.DataFrame) -> np.ndarray:
     """One number per row, larger = more bullish: P(highest class) - P(lowest class) for a
     classifier (classes are ordered: down < flat < up), the predicted return for a regressor."""

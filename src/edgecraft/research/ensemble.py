@@ -15,10 +15,9 @@ from sklearn.linear_model import LogisticRegression
 
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.labels.targets import training_target
-from edgecraft.models.registry import MODELS
 from edgecraft.models.rl import SizingAgent
-from edgecraft.models.sequence import SequenceClassifier
 from edgecraft.research.config import MemberConfig, RunConfig
+from edgecraft.research.train import fit_model, make_model
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.ensemble import EnsembleScorer, Member
 
@@ -58,24 +57,8 @@ def fit_member(
         raise ValueError(
             f"member {spec.label}: only {len(fit_rows)} labeled rows before {until} to fit on"
         )
-    cls = MODELS[spec.name]
-    params = {"threads": config.threads, "seed": config.seed, **spec.params}
-    if issubclass(cls, SequenceClassifier):  # its inner validation purges its own labels
-        purge = pd.Timedelta(horizon) + pd.Timedelta(config.validation.embargo)
-        params.setdefault("purge", str(purge))
-    model = cls(**params)
-    weight = labels["weight"]
-    member.model = model
-    context = member.context(X, fit_rows)
-    if len(context) > len(fit_rows):  # sequence windows: unlabeled context rows in between
-        y = np.full(len(context), np.nan)
-        w = np.zeros(len(context))
-        at = np.searchsorted(context, fit_rows)
-        y[at] = target.iloc[fit_rows].to_numpy()
-        w[at] = weight.iloc[fit_rows].to_numpy()
-        model.fit(X.iloc[context], y, w)
-    else:
-        model.fit(X.iloc[fit_rows], target.iloc[fit_rows], weight.iloc[fit_rows])
+    member.model = make_model(config, spec.name, spec.params, horizon)
+    fit_model(member.model, X, fit_rows, target, labels["weight"], member.bar)
     return member
 
 

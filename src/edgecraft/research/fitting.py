@@ -20,9 +20,14 @@ from edgecraft.validation.walk_forward import PurgedWalkForward, UnpurgedKFold
 def make_labels(
     config: RunConfig, bars: pd.DataFrame, X: pd.DataFrame, horizon: str
 ) -> pd.DataFrame:
-    """ret (forward log return), y (training class), t1 and uniqueness weight on X's index."""
+    """ret (log return to when the label is known), y (training class), t1 and uniqueness
+    weight on X's index.
+
+    Forward labels: ret is the fixed-horizon return, known at t1 = ts + horizon. Triple-barrier
+    labels: ret is the return at the barrier that decided the label (the profit or stop level,
+    or the close at the time barrier), known at t1; nothing here reads a price after t1, so what
+    learns from `ret` (calibrators, the ensemble's meta-model) stays inside the purge."""
     own = bars.reindex(X.index)
-    forward = forward_returns(own, horizon)
     if config.label.kind == "triple_barrier":
         atr_rel = X[atr_columns(config)[1]].astype(float)
         barrier = triple_barrier(
@@ -33,9 +38,10 @@ def make_labels(
             config.label.barrier_up,
             config.label.barrier_down,
         )
-        labels = pd.DataFrame({"ret": forward["ret"], "y": barrier["y"], "t1": barrier["t1"]})
+        labels = pd.DataFrame({"ret": barrier["ret"], "y": barrier["y"], "t1": barrier["t1"]})
         labels.loc[labels["y"].isna(), "ret"] = np.nan
     else:
+        forward = forward_returns(own, horizon)
         labels = forward.assign(y=np.sign(forward["ret"]))
     labels["weight"] = uniqueness(labels["t1"].where(labels["ret"].notna()))
     return labels

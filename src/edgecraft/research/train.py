@@ -6,10 +6,45 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.labels.targets import training_target
-from edgecraft.models.registry import MODELS, score
+from edgecraft.models.registry import MODELS, lookback, score_rows, window_rows
+from edgecraft.models.sequence import SequenceClassifier
 from edgecraft.research.config import RunConfig
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.scorer import Scorer
+
+
+def make_model(config: RunConfig, name: str, params: dict, horizon: str):
+    """A registered model with the run's threads and seed; a sequence model's early stopping
+    leaves out the training labels within `horizon` plus the embargo of its validation block."""
+    cls = MODELS[name]
+    params = {"threads": config.threads, "seed": config.seed, **params}
+    if issubclass(cls, SequenceClassifier):
+        purge = pd.Timedelta(horizon) + pd.Timedelta(config.validation.embargo)
+        params.setdefault("purge", str(purge))
+    return cls(**params)
+
+
+def fit_model(
+    model,
+    X: pd.DataFrame,
+    fit_rows: np.ndarray,
+    target: pd.Series,
+    weight: pd.Series,
+    bar: pd.Timedelta | None = None,
+) -> None:
+    """Fit `model` on `fit_rows` (sorted positions in X). A sequence model also gets the rows
+    between them (on `bar`) as unlabeled context, so its windows hold consecutive bars even when
+    `fit_rows` is a subsample."""
+    context = window_rows(X, fit_rows, lookback(model), bar)
+    if len(context) == len(fit_rows):
+        model.fit(X.iloc[fit_rows], target.iloc[fit_rows], weight.iloc[fit_rows])
+        return
+    y = np.full(len(context), np.nan)
+    w = np.zeros(len(context))
+    at = np.searchsorted(context, fit_rows)
+    y[at] = target.iloc[fit_rows].to_numpy()
+    w[at] = weight.iloc[fit_rows].to_numpy()
+    model.fit(X.iloc[context], y, w)
 
 
 def fit(
@@ -36,17 +71,16 @@ def fit(
     if cap is not None and len(fit_rows) > cap:
         chosen = np.random.default_rng(config.seed).choice(len(fit_rows), cap, replace=False)
         fit_rows = fit_rows[np.sort(chosen)]
-    params = {"threads": config.threads, "seed": config.seed, **config.model.params}
-    cls = MODELS[config.model.name]
+    model = make_model(config, config.model.name, config.model.params, horizon)
     # a classifier learns classes (rows without a known label are never in fit_rows), a
     # regressor the return itself
     target = (
-        training_target(labels, config.label.kind).iloc[fit_rows].astype(int)
-        if cls.is_classifier
-        else labels["ret"].iloc[fit_rows]
+        training_target(labels, config.label.kind).fillna(0).astype(int)
+        if MODELS[config.model.name].is_classifier
+        else labels["ret"]
     )
-    model = cls(**params).fit(X.iloc[fit_rows], target, labels["weight"].iloc[fit_rows])
-    raw = score(model, X.iloc[calib_rows])
+    fit_model(model, X, fit_rows, target, labels["weight"])
+    raw = score_rows(model, X, calib_rows).to_numpy()
     calibrator = Calibrator(config.calibration.method).fit(
         raw, (labels["ret"].iloc[calib_rows] > 0).to_numpy()
     )

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from edgecraft.models.registry import lookback, score
+from edgecraft.models.registry import lookback, score_rows, window_rows
 from edgecraft.signals.calibration import Calibrator
 
 
@@ -44,21 +44,11 @@ class Member:
 
     def context(self, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
         """`rows` plus the earlier rows on this member's bar its windows read."""
-        need = lookback(self.model)
-        if need <= 1 or not len(rows):
-            return rows
-        ts = X.index.get_level_values("ts").asi8
-        lo = ts[rows].min() - need * self.bar.value
-        hi = ts[rows].max()
-        return np.flatnonzero((ts >= lo) & (ts <= hi) & (ts % self.bar.value == 0))
+        return window_rows(X, rows, lookback(self.model), self.bar)
 
     def raw(self, X: pd.DataFrame, rows: np.ndarray) -> pd.Series:
         """Scores on this member's own rows among `rows` (index: those rows' (ts, symbol))."""
-        own = self.frame_rows(X, rows)
-        ctx = self.context(X, own)
-        values = score(self.model, X.iloc[ctx])
-        scored = pd.Series(values, index=X.index[ctx])
-        return scored.reindex(X.index[own])
+        return score_rows(self.model, X, self.frame_rows(X, rows), self.bar)
 
     def scores(self, X: pd.DataFrame, rows: np.ndarray) -> pd.Series:
         """The newest score made at or before each of `rows` (NaN once it is a bar old)."""

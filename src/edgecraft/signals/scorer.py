@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from edgecraft.models.registry import score
+from edgecraft.models.registry import score_rows
 from edgecraft.signals.calibration import Calibrator
 
 
@@ -21,10 +21,13 @@ class Scorer:
     horizon: str
 
     def predict(self, X: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
-        """Raw score and calibrated P(up) for `rows` of `X` (default: every row)."""
-        X = X if rows is None else X.iloc[rows]
-        raw = score(self.model, X[self.columns])
-        return pd.DataFrame({"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index)
+        """Raw score and calibrated P(up) for `rows` of `X` (default: every row); a sequence
+        model's windows read the rows of X before them."""
+        rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+        raw = score_rows(self.model, X[self.columns], rows).to_numpy()
+        return pd.DataFrame(
+            {"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index[rows]
+        )
 
     def predict_array(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(score, P(up)) for rows of a float matrix in `columns` order: the live fast path."""
