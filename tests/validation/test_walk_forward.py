@@ -72,3 +72,24 @@ def test_unpurged_kfold_covers_every_row_once():
     ts, t1 = _rows(500, 1, [10])
     tests = np.concatenate([w.test for w in UnpurgedKFold(5).split(ts, t1)])
     assert sorted(tests) == list(range(500))
+
+
+def test_purged_complement_drops_overlapping_labels_on_both_sides_and_the_embargo():
+    from edgecraft.validation.walk_forward import purged_complement
+
+    ts = pd.date_range("2024-01-01", periods=24 * 40, freq="1h", tz="UTC")
+    t1 = pd.Series(ts + pd.Timedelta("24h"))
+    test = np.asarray((ts >= "2024-01-15") & (ts < "2024-01-25"))
+    train = purged_complement(ts, t1, test, "12h")
+    first, last = ts[test].min(), t1[test].max()
+    assert not (train & test).any()
+    overlaps = (ts <= last) & (t1.to_numpy() >= first)
+    assert (~test & overlaps).any()  # the plain complement would train on these
+    assert not (train & overlaps).any()
+    after = ts > last
+    assert not (train & after & (ts <= last + pd.Timedelta("12h"))).any()  # embargoed
+    assert train[ts > last + pd.Timedelta("12h")].all()  # later rows train it too
+    assert train[ts < first - pd.Timedelta("24h")].all()  # labels known before the block
+    t1_unknown = t1.copy()
+    t1_unknown.iloc[0] = pd.NaT
+    assert not purged_complement(ts, t1_unknown, test, "12h")[0]

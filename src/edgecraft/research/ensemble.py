@@ -20,6 +20,7 @@ from edgecraft.research.config import MemberConfig, RunConfig
 from edgecraft.research.train import fit_model, make_model
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.ensemble import EnsembleScorer, Member
+from edgecraft.validation.walk_forward import purged_complement
 
 
 def horizons_needed(config: RunConfig, horizon: str) -> set[str]:
@@ -135,11 +136,17 @@ def fit_ensemble(
             for key in oof.columns:
                 keep = [c for c in oof.columns if c != key]
                 scorer.without[tuple(keep)] = _meta(oof[keep], up, weight)
-        # cross-fitted meta predictions: each fold scored by a meta-model trained on the others
-        p_oof = np.empty(len(oof))
+        # cross-fitted meta predictions: each fold scored by a meta-model trained on the other
+        # folds, purged of labels overlapping it and embargoed after it
+        p_oof = np.full(len(oof), np.nan)
+        oof_ts = oof.index.get_level_values("ts")
+        oof_t1 = labels["t1"].reindex(oof.index)
         for k in range(spec.inner_folds):
             held = folds == k
-            meta, (mean, std) = _meta(oof[~held], up[~held], weight[~held])
+            train = purged_complement(oof_ts, oof_t1, held, embargo)
+            if train.sum() < 100 or len(np.unique(up[train])) < 2:
+                continue  # too little purged history: these rows do not train the calibrator
+            meta, (mean, std) = _meta(oof[train], up[train], weight[train])
             p_oof[held] = meta.predict_proba(np.nan_to_num((oof[held].to_numpy() - mean) / std))[
                 :, 1
             ]

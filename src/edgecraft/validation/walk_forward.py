@@ -88,4 +88,26 @@ class UnpurgedKFold:
             yield Window(number, train, test, times[test].min(), times[test].max())
 
 
+def purged_complement(
+    ts: pd.Index, t1: pd.Series, test: np.ndarray, embargo: str | pd.Timedelta
+) -> np.ndarray:
+    """Rows outside the boolean `test` block that may train a model judged on it, in any order
+    of time (López de Prado, AFML 7.4): a row whose label span [ts, t1] overlaps the block's
+    [first ts, last t1] is purged, and so is a row starting within `embargo` after the block, or
+    with no known label. Returns a boolean mask."""
+    times, known = pd.DatetimeIndex(ts), pd.DatetimeIndex(t1)
+    test = np.asarray(test, dtype=bool)
+    if not test.any():
+        return ~test & ~known.isna()
+    first = times[test].min()
+    last = (
+        max(known[test].max(), times[test].max())
+        if known[test].notna().any()
+        else times[test].max()
+    )
+    overlaps = np.asarray((times <= last) & (known >= first))
+    embargoed = np.asarray((times > last) & (times <= last + pd.Timedelta(embargo)))
+    return ~test & ~overlaps & ~embargoed & ~np.asarray(known.isna())
+
+
 SPLITTERS = {"walk_forward": PurgedWalkForward, "unpurged_kfold": UnpurgedKFold}
