@@ -117,3 +117,23 @@ def test_json_safe_turns_every_nan_and_infinity_into_none():
     value = {"a": np.float64("nan"), "b": [1.0, float("inf"), {"c": -np.inf}], "d": (2, "x")}
     assert json_safe(value) == {"a": None, "b": [1.0, None, {"c": None}], "d": [2, "x"]}
     json.dumps(json_safe(value), allow_nan=False)
+
+
+def test_signal_portfolio_trades_at_the_next_open_not_the_signal_close():
+    from edgecraft.metrics.evaluation import signal_portfolio
+
+    ts = pd.date_range("2024-01-01 01:00", periods=10, freq="1h", tz="UTC")
+    index = pd.MultiIndex.from_arrays([ts, ["BTC/USDT"] * 10], names=["ts", "symbol"])
+    direction = pd.Series(0.0, index=index)
+    direction.iloc[3] = 1.0  # long for one bar, decided at bar 3's close
+    gap = pd.Series(0.0, index=index)
+    gap.iloc[3] = 0.01  # the price jumps between bar 3's close and bar 4's open
+    intrabar = pd.Series(0.0, index=index)
+    intrabar.iloc[5] = 0.02  # and moves inside bar 6, after the position is gone
+    next_return = (1 + gap) * (1 + intrabar) - 1
+    at_close = signal_portfolio(direction, next_return, 1, 0.0)
+    at_open = signal_portfolio(direction, next_return, 1, 0.0, gap, intrabar)
+    assert at_close.gross.sum() == pytest.approx(0.01)  # caught the jump it could not trade
+    assert at_open.gross.sum() == pytest.approx(0.0)  # entered at bar 4's open, after the jump
+    costly = signal_portfolio(direction, next_return, 1, 12.0, gap, intrabar)
+    assert costly.net.sum() == pytest.approx(-2 * 12 / 1e4)  # in and out, charged both ways

@@ -133,7 +133,19 @@ def headline(
 ) -> None:
     """The headline table of finished runs (walk-forward signals and the trading backtest),
     and where each report is."""
-    signal_keys = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "dsr")
+    signal_keys = (
+        "rank_ic",
+        "cross_sectional_rank_ic",
+        "ir",
+        "profit_factor",
+        "sharpe",
+        "calmar",
+        "max_drawdown",
+        "turnover_per_bar",
+        "cost_drag_annual",
+        "dsr",
+        "profit_factor_close_fill",
+    )
     trading_keys = ("profit_factor", "sharpe", "calmar", "max_drawdown")
     signal_rows, trading_rows, reports = [], [], []
     for folder in runs:
@@ -148,17 +160,23 @@ def headline(
         trading_rows.append(
             [folder.name, str(book.get("horizon", "-")), _cell(book.get("trades"))]
             + [_cell(net.get(k)) for k in trading_keys]
+            + [
+                _cell(book.get("turnover_per_bar")),
+                _cell(book.get("gross", {}).get("profit_factor")),
+            ]
         )
         reports.append(folder / "report.html")
     _table(
-        "walk-forward signals (out of sample; signal portfolio filled at the signal bar's close, "
-        "net of costs)",
-        ["run", "horizon", "rank IC", "XS rank IC", "IR", "PF net", "Sharpe net", "DSR"],
+        "walk-forward signals (out of sample; signal portfolio traded at the next bar's open, "
+        "net of costs; the last column fills at the signal bar's own close, for comparison)",
+        ["run", "horizon", "rank IC", "XS rank IC", "IR", "PF net", "Sharpe net", "Calmar"]
+        + ["max DD", "turnover/bar", "cost drag/yr", "DSR", "PF close-fill"],
         signal_rows,
     )
     _table(
         "trading backtest (risk manager, next-open fills, net of costs)",
-        ["run", "horizon", "trades", "PF net", "Sharpe net", "Calmar", "max DD"],
+        ["run", "horizon", "trades", "PF net", "Sharpe net", "Calmar", "max DD"]
+        + ["turnover/bar", "PF gross"],
         trading_rows,
     )
     for report in reports:

@@ -53,6 +53,21 @@ def next_bar_returns(bars: pd.DataFrame, index: pd.Index) -> pd.Series:
     return close.groupby(level="symbol").shift(-1) / close - 1.0
 
 
+def next_bar_moves(bars: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Per row of `index`: next_gap, the symbol's next bar's open over this close, and
+    next_intrabar, that bar's close over its open (simple returns; NaN at a symbol's end)."""
+    own = bars[["open", "close"]]
+    following = own.groupby(level="symbol").shift(-1).reindex(index)
+    close = own["close"].reindex(index)
+    return pd.DataFrame(
+        {
+            "next_gap": following["open"] / close - 1.0,
+            "next_intrabar": following["close"] / following["open"] - 1.0,
+        },
+        index=index,
+    )
+
+
 def covered(config: RunConfig, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """Those of `rows` with at least `min_feature_coverage` of their features known."""
     coverage = X.iloc[rows].notna().mean(axis=1).to_numpy()

@@ -46,7 +46,14 @@ def horizon_figure(
         lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False
     )
     fig.add_trace(go.Bar(x=windows.index, y=windows.values, name="window IC"), 1, 2)
-    book = signal_portfolio(position(frame), frame["next_return"], hold_bars, cost_bps)
+    book = signal_portfolio(
+        position(frame),
+        frame["next_return"],
+        hold_bars,
+        cost_bps,
+        frame.get("next_gap"),
+        frame.get("next_intrabar"),
+    )
     fig.add_trace(
         go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"), 2, 1
     )

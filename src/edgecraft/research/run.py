@@ -20,6 +20,7 @@ from edgecraft.research.executor import LocalExecutor
 from edgecraft.research.fitting import (
     Fitter,
     make_labels,
+    next_bar_moves,
     next_bar_returns,
     predict_rows,
     usable_rows,
@@ -157,8 +158,10 @@ def score_signals(
         config.signals.target_atr,
         config.signals.stop_atr,
     )
-    frame = predictions.join(signals.drop(columns=["p_up"])).assign(
-        ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index)
+    frame = (
+        predictions.join(signals.drop(columns=["p_up"]))
+        .assign(ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index))
+        .join(next_bar_moves(bars, index))
     )
     full = config.signals.full_size_confidence
     if "rl_position" in frame:
