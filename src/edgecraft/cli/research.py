@@ -197,3 +197,42 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 def _cell(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, float) else "-" if value is None else str(value)
+
+
+@app.command()
+def lookahead(
+    config: Annotated[Path | None, typer.Option(help="YAML RunConfig (default: built-in).")] = None,
+    data: DataOption = None,
+    cuts: Annotated[int, typer.Option(min=1, help="Random cut times (seeded).")] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the cut times.")] = 0,
+    window: Annotated[
+        str, typer.Option(help="Bars before each cut whose signals are compared.")
+    ] = ("7d"),
+) -> None:
+    """Recompute features, labels and signals on the data cut at random times; list every
+    column, label or signal that changes before a cut (exit 1 when anything does)."""
+    from edgecraft.research.lookahead import lookahead_check
+
+    try:
+        settings = load_run_config(config)
+    except ConfigError as exc:
+        raise fail(exc) from exc
+    check = functools.partial(lookahead_check, cuts=cuts, seed=seed, window=window)
+    result = with_progress(lambda s, d, progress: check(s, d, progress=progress), settings, data)
+    findings = result["findings"]
+    for f in findings:
+        out_console.print(
+            f"LOOKAHEAD {f['kind']} {f['name']}: {f['rows']} row(s) at or before the cut "
+            f"{f['cut']} change (first {f['first']})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    checked = result["checked"]
+    out_console.print(
+        f"{len(findings)} finding(s): {checked['features']} feature columns, the labels and the "
+        f"signals of {checked['symbols']} symbol(s) checked at cuts {', '.join(result['cuts'])}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if findings:
+        raise typer.Exit(1)
