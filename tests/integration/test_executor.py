@@ -132,6 +132,8 @@ def test_search_counts_every_trial_and_keeps_the_best(layout, tmp_path):
     best = RunConfig(**yaml.safe_load((out / "best.yaml").read_text()))
     assert best.trials == 2 + 3  # earlier tries plus every trial of this search
     assert best.model.params["num_leaves"] == summary["best"]["params"]["num_leaves"]
+    overfitting = summary["overfitting"]  # picking the best of 3 trials: its PBO
+    assert overfitting["configurations"] == 3 and 0.0 <= overfitting["pbo"] <= 1.0
 
 
 def test_lightgbm_trains_across_the_cluster_when_the_config_says_so(layout, tmp_path):

@@ -137,3 +137,18 @@ def test_signal_portfolio_trades_at_the_next_open_not_the_signal_close():
     assert at_open.gross.sum() == pytest.approx(0.0)  # entered at bar 4's open, after the jump
     costly = signal_portfolio(direction, next_return, 1, 12.0, gap, intrabar)
     assert costly.net.sum() == pytest.approx(-2 * 12 / 1e4)  # in and out, charged both ways
+
+
+def test_pbo_is_a_coin_flip_on_noise_and_low_when_one_configuration_is_really_better():
+    from edgecraft.metrics.overfitting import probability_of_backtest_overfitting as pbo
+
+    # the best of 20 noises is no better out of sample: a coin flip on average over histories
+    noises = [pd.DataFrame(np.random.default_rng(k).normal(0, 0.01, (1200, 20))) for k in range(6)]
+    assert 0.35 <= np.mean([pbo(n, 8)["pbo"] for n in noises]) <= 0.65
+    noise = noises[0]
+    real = noise.copy()
+    real[0] += 0.003  # one configuration earns 0.3 % a day more
+    result = pbo(real, 12)
+    assert result["pbo"] < 0.05 and result["combinations"] == 924
+    with pytest.raises(ValueError, match="at least 2"):
+        pbo(noise[[0]])

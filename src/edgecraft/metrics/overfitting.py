@@ -1,6 +1,9 @@
-"""Probabilistic and deflated Sharpe ratios (Bailey & López de Prado)."""
+"""Probabilistic and deflated Sharpe ratios, and the probability of backtest overfitting
+(Bailey, Borwein, López de Prado & Zhu)."""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -77,3 +80,45 @@ def sharpe_difference_interval(
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(draws, [tail, 1.0 - tail])
     return diff(both), float(low), float(high)
+
+
+def probability_of_backtest_overfitting(returns: pd.DataFrame, blocks: int = 16) -> dict:
+    """PBO by combinatorially symmetric cross-validation (Bailey et al. 2015).
+
+    `returns`: one column per configuration tried, one row per period (e.g. daily net returns
+    on the same dates). The rows are cut into `blocks` contiguous blocks (even; fewer when the
+    history is short); for every choice of half of them as in-sample, the configuration with the
+    best in-sample Sharpe is ranked out of sample. PBO is the share of choices where it ranks in
+    the bottom half (logit of its relative rank <= 0): near 0.5 when picking the best is no
+    better than chance, near 0 when the best in-sample stays good out of sample.
+    """
+    matrix = returns.dropna(how="all").fillna(0.0).to_numpy(np.float64)
+    periods, configs = matrix.shape
+    if configs < 2:
+        raise ValueError(f"PBO needs at least 2 configurations, got {configs}")
+    blocks = min(blocks - blocks % 2, (periods // 4) * 2)
+    if blocks < 2:
+        raise ValueError(f"PBO needs at least 4 periods, got {periods}")
+    parts = np.array_split(np.arange(periods), blocks)
+
+    def sharpe_of(rows: np.ndarray) -> np.ndarray:
+        part = matrix[rows]
+        sd = part.std(axis=0, ddof=1)
+        return np.where(sd > 0, part.mean(axis=0) / np.where(sd > 0, sd, 1.0), 0.0)
+
+    logits = []
+    for chosen in itertools.combinations(range(blocks), blocks // 2):
+        inside = np.concatenate([parts[b] for b in chosen])
+        outside = np.concatenate([parts[b] for b in range(blocks) if b not in chosen])
+        best = int(np.argmax(sharpe_of(inside)))
+        rank = stats.rankdata(sharpe_of(outside))[best]  # 1 = worst out of sample
+        omega = rank / (configs + 1)
+        logits.append(np.log(omega / (1.0 - omega)))
+    logits = np.asarray(logits)
+    return {
+        "pbo": float(np.mean(logits <= 0)),
+        "logit_median": float(np.median(logits)),
+        "combinations": int(len(logits)),
+        "blocks": int(blocks),
+        "configurations": int(configs),
+    }

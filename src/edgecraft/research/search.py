@@ -14,11 +14,20 @@ import math
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import yaml
 
+from edgecraft.metrics.evaluation import position, signal_portfolio
+from edgecraft.metrics.overfitting import probability_of_backtest_overfitting
 from edgecraft.research.config import RunConfig
 from edgecraft.research.fitting import make_labels
-from edgecraft.research.run import evaluate_horizon, prepare, score_signals, walk_forward
+from edgecraft.research.run import (
+    evaluate_horizon,
+    hold_and_cost,
+    prepare,
+    score_signals,
+    walk_forward,
+)
 
 SPACES = {
     "trees": {
@@ -37,6 +46,16 @@ SPACES = {
     },
 }
 REPORTED = ("rank_ic", "cross_sectional_rank_ic", "ir", "profit_factor", "sharpe", "ece")
+
+
+def _pbo(daily: dict[int, pd.Series]) -> dict | None:
+    """The probability of backtest overfitting of choosing the best of these trials."""
+    if len(daily) < 2:
+        return None
+    try:
+        return probability_of_backtest_overfitting(pd.DataFrame(daily))
+    except ValueError:  # too short a history to cut into blocks
+        return None
 
 
 def space_of(model: str) -> dict:
@@ -74,6 +93,8 @@ def search(
     labels = make_labels(config, prepared.bars, prepared.X, horizon)
     space = space_of(config.model.name)
 
+    daily: dict[int, pd.Series] = {}  # each trial's daily net returns, for the PBO
+
     def objective(trial: optuna.Trial) -> float:
         params = {**config.model.params, **suggest(trial, space)}
         candidate = config.model_copy(
@@ -85,6 +106,15 @@ def search(
         frame = score_signals(candidate, predictions, prepared.bars, prepared.X, labels, horizon)
         metrics = evaluate_horizon(candidate, frame, horizon)
         trial.set_user_attr("metrics", {k: metrics[k] for k in REPORTED})
+        hold, cost = hold_and_cost(candidate, horizon)
+        daily[trial.number] = signal_portfolio(
+            position(frame),
+            frame["next_return"],
+            hold,
+            cost,
+            frame["next_gap"],
+            frame["next_intrabar"],
+        ).net
         value = metrics[metric]
         return -math.inf if value is None else float(value)
 
@@ -114,6 +144,8 @@ def search(
         "horizon": horizon,
         "best": {"number": best.number, "value": best.value, "params": best.params},
         "trials_counted_in_dsr": tried,
+        # over the trials run by this call (a resumed study's earlier ones are not re-run)
+        "overfitting": _pbo(daily),
         "trials": [
             {"number": t.number, "value": t.value, "params": t.params, **t.user_attrs} for t in done
         ],
