@@ -77,6 +77,19 @@ def signal_portfolio(
     )
 
 
+def frame_portfolio(frame: pd.DataFrame, hold_bars: int, cost_bps: float) -> Portfolio:
+    """The signal portfolio of a scored frame (direction, size, next_return, and next_gap and
+    next_intrabar when it has them: then traded at the next bar's open)."""
+    return signal_portfolio(
+        position(frame),
+        frame["next_return"],
+        hold_bars,
+        cost_bps,
+        frame.get("next_gap"),
+        frame.get("next_intrabar"),
+    )
+
+
 def position(frame: pd.DataFrame) -> pd.Series:
     """Each signal's side times its size (`size` column, default 1)."""
     if "size" in frame:
@@ -98,14 +111,7 @@ def evaluate(frame: pd.DataFrame, hold_bars: int, cost_bps: float, trials: int) 
     monthly = ic_by(score, ret, month, "spearman", min_count=30)
     cross = ic_by(score, ret, "ts", "spearman", min_count=3)
     per_symbol = ic_by(score, ret, "symbol", "spearman", min_count=30)
-    book = signal_portfolio(
-        position(frame),
-        frame["next_return"],
-        hold_bars,
-        cost_bps,
-        frame.get("next_gap"),
-        frame.get("next_intrabar"),
-    )
+    book = frame_portfolio(frame, hold_bars, cost_bps)
     at_close = signal_portfolio(position(frame), frame["next_return"], hold_bars, cost_bps)
     up = (ret > 0).astype(float).where(ret.notna())
     traded = frame["direction"] != 0

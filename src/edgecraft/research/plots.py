@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from edgecraft.metrics.evaluation import calibration_table, position, signal_portfolio
+from edgecraft.metrics.evaluation import calibration_table, frame_portfolio
 from edgecraft.metrics.ic import ic_by
 
 LONG, SHORT, FLAT = "#0072B2", "#D55E00", "#6b6b6b"  # blue, vermillion, grey
@@ -46,14 +46,7 @@ def horizon_figure(
         lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False
     )
     fig.add_trace(go.Bar(x=windows.index, y=windows.values, name="window IC"), 1, 2)
-    book = signal_portfolio(
-        position(frame),
-        frame["next_return"],
-        hold_bars,
-        cost_bps,
-        frame.get("next_gap"),
-        frame.get("next_intrabar"),
-    )
+    book = frame_portfolio(frame, hold_bars, cost_bps)
     fig.add_trace(
         go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"), 2, 1
     )

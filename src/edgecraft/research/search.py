@@ -17,7 +17,7 @@ import optuna
 import pandas as pd
 import yaml
 
-from edgecraft.metrics.evaluation import position, signal_portfolio
+from edgecraft.metrics.evaluation import frame_portfolio
 from edgecraft.metrics.overfitting import probability_of_backtest_overfitting
 from edgecraft.research.config import RunConfig
 from edgecraft.research.fitting import make_labels
@@ -107,14 +107,7 @@ def search(
         metrics = evaluate_horizon(candidate, frame, horizon)
         trial.set_user_attr("metrics", {k: metrics[k] for k in REPORTED})
         hold, cost = hold_and_cost(candidate, horizon)
-        daily[trial.number] = signal_portfolio(
-            position(frame),
-            frame["next_return"],
-            hold,
-            cost,
-            frame["next_gap"],
-            frame["next_intrabar"],
-        ).net
+        daily[trial.number] = frame_portfolio(frame, hold, cost).net
         value = metrics[metric]
         return -math.inf if value is None else float(value)
 
