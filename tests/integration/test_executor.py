@@ -134,6 +134,7 @@ def test_search_counts_every_trial_and_keeps_the_best(layout, tmp_path):
     assert best.model.params["num_leaves"] == summary["best"]["params"]["num_leaves"]
     overfitting = summary["overfitting"]  # picking the best of 3 trials: its PBO
     assert overfitting["configurations"] == 3 and 0.0 <= overfitting["pbo"] <= 1.0
+    assert best.pbo == overfitting["pbo"]  # carried into the chosen config for the promotion
 
 
 def test_lightgbm_trains_across_the_cluster_when_the_config_says_so(layout, tmp_path):

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
 from edgecraft.features.base import Feature
+from edgecraft.features.config import FeatureSpec
 from edgecraft.features.registry import FEATURES
 from edgecraft.research.config import RunConfig
 from edgecraft.research.lookahead import lookahead_check
@@ -65,7 +66,7 @@ def test_a_feature_reading_one_bar_ahead_is_named_and_the_default_path_is_clean(
     monkeypatch.setitem(FEATURES, "peek", NextLogReturn)
     base = _config()
     leaky = base.features.model_copy(
-        update={"features": [*base.features.features, {"name": "peek"}]}
+        update={"features": [*base.features.features, FeatureSpec(name="peek")]}
     )
     config = _config(features=leaky.model_dump())
     result = lookahead_check(config, layout.root, cuts=2)

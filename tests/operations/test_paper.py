@@ -65,7 +65,12 @@ def test_promotion_needs_trades_a_sharpe_edge_and_a_passing_dsr():
         "min_trades": False,
         "sharpe_difference": True,
         "challenger_dsr": True,
+        "challenger_pbo": True,
     }
+    overfit = _arm("challenger", 0.004, 100, 2)
+    overfit.pbo = 0.7  # picked as the best of a search whose best does not hold out of sample
+    refused = decide(champion, overfit, rule)
+    assert refused["decision"] == "keep" and refused["checks"]["challenger_pbo"] is False
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -8,7 +8,9 @@ PostgreSQL by URI) in one transaction per session. The promotion rule is statist
 - at least `min_trades` closed trades in each arm;
 - the paired block-bootstrap interval of Sharpe(challenger) - Sharpe(champion) excludes zero
   (its low end above 0);
-- the challenger's deflated Sharpe ratio over the session passes `min_dsr`.
+- the challenger's deflated Sharpe ratio over the session passes `min_dsr`;
+- the probability of backtest overfitting of the search that picked the challenger's config (when
+  one did: `pbo` in its config) is at most `max_pbo`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class PromotionRule:
     resamples: int = 2000
     block_days: int = 5
     min_dsr: float = 0.95
+    max_pbo: float = 0.5
     trials: int = 2  # champion and challenger were both tried on this stream
 
 
@@ -49,6 +52,7 @@ class Arm:
     trades: pd.DataFrame
     equity: pd.DataFrame  # hourly net and gross equity
     metrics: dict
+    pbo: float | None = None  # of the search that picked the arm's config, when one did
 
     @property
     def daily(self) -> pd.Series:
@@ -80,7 +84,7 @@ def play(
     frame = score_rows(config, prepared, scorer, rows, horizon)
     bars = prepared.bars[prepared.bars.index.get_level_values("ts") <= ts[rows].max()]
     outcome = simulate_trading(config, bars, X, frame, scorer, prepared.funding)
-    return Arm("", run, outcome.trades, outcome.equity, outcome.metrics)
+    return Arm("", run, outcome.trades, outcome.equity, outcome.metrics, config.pbo)
 
 
 def decide(champion: Arm, challenger: Arm, rule: PromotionRule) -> dict:
@@ -96,6 +100,8 @@ def decide(champion: Arm, challenger: Arm, rule: PromotionRule) -> dict:
         ),
         "sharpe_difference": bool(np.isfinite(low) and low > 0),
         "challenger_dsr": bool(np.isfinite(dsr) and dsr >= rule.min_dsr),
+        # a config picked as the best of a search that overfits (PBO above max_pbo) is refused
+        "challenger_pbo": challenger.pbo is None or challenger.pbo <= rule.max_pbo,
     }
     return {
         "decision": "promote" if all(checks.values()) else "keep",
@@ -106,6 +112,7 @@ def decide(champion: Arm, challenger: Arm, rule: PromotionRule) -> dict:
         "sharpe_difference_low": low,
         "sharpe_difference_high": high,
         "challenger_dsr": dsr,
+        "challenger_pbo": challenger.pbo,
         "trades_champion": int(len(champion.trades)),
         "trades_challenger": int(len(challenger.trades)),
         "days": int(len(a)),

@@ -172,6 +172,9 @@ class RunConfig(_Section):
     # feature-family ablation at the trade horizon: the walk-forward again without each family
     ablation: bool = False
     trials: int = Field(1, ge=1)  # configurations tried so far on this data, for the DSR
+    # the probability of backtest overfitting of the search that picked this config (written by
+    # `edgecraft search` into best.yaml); paper A/B does not promote a challenger above max_pbo
+    pbo: float | None = Field(None, ge=0, le=1)
     min_feature_coverage: float = Field(0.5, ge=0, le=1)  # rows with fewer features are skipped
     seed: int = 0
     threads: int = Field(1, ge=1)

@@ -122,12 +122,14 @@ def search(
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = study.best_trial
     tried = config.trials + len(done)
+    overfitting = _pbo(daily)
     chosen = config.model_copy(
         update={
             "model": config.model.model_copy(
                 update={"params": {**config.model.params, **best.params}}
             ),
             "trials": tried,
+            "pbo": (overfitting or {}).get("pbo"),
         }
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +140,7 @@ def search(
         "best": {"number": best.number, "value": best.value, "params": best.params},
         "trials_counted_in_dsr": tried,
         # over the trials run by this call (a resumed study's earlier ones are not re-run)
-        "overfitting": _pbo(daily),
+        "overfitting": overfitting,
         "trials": [
             {"number": t.number, "value": t.value, "params": t.params, **t.user_attrs} for t in done
         ],
