@@ -70,12 +70,18 @@ def window_rows(
 
 
 def score_rows(
-    model, X: pd.DataFrame, rows: np.ndarray, bar: pd.Timedelta | None = None
+    model,
+    X: pd.DataFrame,
+    rows: np.ndarray,
+    bar: pd.Timedelta | None = None,
+    columns: list[str] | None = None,
 ) -> pd.Series:
-    """`score` of `rows` of X (index: those rows' labels), a sequence model's windows reading
-    the rows before them in X, so a subset scores as it would inside the whole frame."""
+    """`score` of `rows` of X (index: those rows' labels) on `columns` (default: all), a sequence
+    model's windows reading the rows before them in X, so a subset scores as it would inside the
+    whole frame."""
     context = window_rows(X, rows, lookback(model), bar)
-    values = pd.Series(score(model, X.iloc[context]), index=X.index[context])
+    part = X.iloc[context] if columns is None else X.iloc[context][columns]
+    values = pd.Series(score(model, part), index=X.index[context])
     return values if len(context) == len(rows) else values.reindex(X.index[rows])
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from edgecraft.models.registry import lookback, score_rows, window_rows
+from edgecraft.models.registry import lookback, score_rows
 from edgecraft.signals.calibration import Calibrator
 
 
@@ -41,10 +41,6 @@ class Member:
         """The rows among `rows` on this member's bar."""
         ts = X.index.get_level_values("ts").asi8[rows]
         return rows[ts % self.bar.value == 0]
-
-    def context(self, X: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-        """`rows` plus the earlier rows on this member's bar its windows read."""
-        return window_rows(X, rows, lookback(self.model), self.bar)
 
     def raw(self, X: pd.DataFrame, rows: np.ndarray) -> pd.Series:
         """Scores on this member's own rows among `rows` (index: those rows' (ts, symbol))."""

@@ -24,7 +24,7 @@ class Scorer:
         """Raw score and calibrated P(up) for `rows` of `X` (default: every row); a sequence
         model's windows read the rows of X before them."""
         rows = np.arange(len(X)) if rows is None else np.asarray(rows)
-        raw = score_rows(self.model, X[self.columns], rows).to_numpy()
+        raw = score_rows(self.model, X, rows, columns=self.columns).to_numpy()
         return pd.DataFrame(
             {"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index[rows]
         )
