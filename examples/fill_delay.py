@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgecraft.data.layout import DataLayout, default_data_dir
-from edgecraft.metrics.evaluation import frame_portfolio
+from edgecraft.metrics.evaluation import BookCosts, frame_portfolio
 from edgecraft.metrics.returns import profit_factor, sharpe
 from edgecraft.research.artifacts import verify
 from edgecraft.research.fitting import next_bar_moves
@@ -45,7 +45,7 @@ def main() -> None:
         }
         hold, cost = hold_and_cost(config, horizon)
         for name, part in fills.items():
-            gross = frame_portfolio(part, hold, 0.0).net
+            gross = frame_portfolio(part, hold, BookCosts(0.0)).net
             net = frame_portfolio(part, hold, cost).net
             print(
                 f"{horizon:<8} {name:<20} {profit_factor(gross):8.3f} {profit_factor(net):7.3f} "

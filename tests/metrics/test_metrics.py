@@ -120,7 +120,7 @@ def test_json_safe_turns_every_nan_and_infinity_into_none():
 
 
 def test_signal_portfolio_trades_at_the_next_open_not_the_signal_close():
-    from edgecraft.metrics.evaluation import signal_portfolio
+    from edgecraft.metrics.evaluation import BookCosts, signal_portfolio
 
     ts = pd.date_range("2024-01-01 01:00", periods=10, freq="1h", tz="UTC")
     index = pd.MultiIndex.from_arrays([ts, ["BTC/USDT"] * 10], names=["ts", "symbol"])
@@ -131,11 +131,11 @@ def test_signal_portfolio_trades_at_the_next_open_not_the_signal_close():
     intrabar = pd.Series(0.0, index=index)
     intrabar.iloc[5] = 0.02  # and moves inside bar 6, after the position is gone
     next_return = (1 + gap) * (1 + intrabar) - 1
-    at_close = signal_portfolio(direction, next_return, 1, 0.0)
-    at_open = signal_portfolio(direction, next_return, 1, 0.0, gap, intrabar)
+    at_close = signal_portfolio(direction, next_return, 1, BookCosts(0.0))
+    at_open = signal_portfolio(direction, next_return, 1, BookCosts(0.0), gap, intrabar)
     assert at_close.gross.sum() == pytest.approx(0.01)  # caught the jump it could not trade
     assert at_open.gross.sum() == pytest.approx(0.0)  # entered at bar 4's open, after the jump
-    costly = signal_portfolio(direction, next_return, 1, 12.0, gap, intrabar)
+    costly = signal_portfolio(direction, next_return, 1, BookCosts(12.0), gap, intrabar)
     assert costly.net.sum() == pytest.approx(-2 * 12 / 1e4)  # in and out, charged both ways
 
 

@@ -20,6 +20,7 @@ from edgecraft.core.errors import ConfigError
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.features.config import FeaturesConfig
 from edgecraft.models.registry import MODELS
+from edgecraft.risk.books import HysteresisConfig, LongShortConfig
 from edgecraft.risk.config import RiskConfig
 
 
@@ -151,6 +152,33 @@ class CostConfig(_Section):
     impact_bps: float = Field(5.0, ge=0)  # extra slippage per unit of weight traded
 
 
+class MetaLabelConfig(_Section):
+    """The secondary model of meta-labeling (López de Prado, AFML ch. 3): trained on the
+    primary's purged out-of-fold signals, it predicts whether acting on the primary's side clears
+    the round-trip cost within the horizon; its calibrated probability decides and sizes."""
+
+    enabled: bool = True
+    threshold: float = Field(0.5, ge=0.5, lt=1.0)  # trade only above this probability
+    params: dict[str, Any] = {
+        "n_estimators": 100,
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_child_samples": 500,
+        "subsample": 0.5,
+        "colsample": 0.5,
+    }
+    max_train_rows: int = Field(50_000, ge=1000)
+    calibration_fraction: float = Field(0.2, gt=0, lt=0.5)  # last share of its training rows
+
+
+class BooksConfig(_Section):
+    """The books each horizon's signals are judged in, next to the signal book (metrics)."""
+
+    long_short: LongShortConfig = LongShortConfig()
+    hysteresis: HysteresisConfig = HysteresisConfig()
+    meta: MetaLabelConfig = MetaLabelConfig()
+
+
 class RunConfig(_Section):
     """Everything one run needs; saved resolved into the run folder."""
 
@@ -168,6 +196,7 @@ class RunConfig(_Section):
     signals: SignalConfig = SignalConfig()
     costs: CostConfig = CostConfig()
     risk: RiskConfig = RiskConfig()
+    books: BooksConfig = BooksConfig()
     trade_horizon: str | None = None  # the horizon the backtester trades; None: the longest
     # feature-family ablation at the trade horizon: the walk-forward again without each family
     ablation: bool = False

@@ -32,6 +32,7 @@ from edgecraft.research.run import (
     Progress,
     component_metrics,
     evaluate_horizon,
+    funding_grid,
     hold_and_cost,
     prepare,
     score_rows,
@@ -77,13 +78,14 @@ def _finish(
     models: dict,
     title: str,
     trading: dict,
+    funding: dict[str, pd.Series],
 ) -> None:
     figures = {}
     for horizon, frame in results.items():
         fitted = models.get(horizon)
         importance = fitted.model.feature_importance() if fitted is not None else None
-        hold, cost = hold_and_cost(config, horizon)
-        figures[horizon] = horizon_figure(frame, importance, hold, cost, f"{title} — {horizon}")
+        hold, costs = hold_and_cost(config, horizon, funding_grid(config, funding, frame))
+        figures[horizon] = horizon_figure(frame, importance, hold, costs, f"{title} — {horizon}")
         frame.reset_index().to_parquet(folder / f"predictions_{horizon}.parquet", index=False)
     write_json(folder / "metrics.json", {"horizons": metrics, "backtest": trading})
     equity = pd.read_parquet(folder / "equity.parquet").set_index("ts")
@@ -146,7 +148,7 @@ def run_experiment(
         )
         frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
         results[horizon] = frame
-        metrics[horizon] = evaluate_horizon(config, frame, horizon)
+        metrics[horizon] = evaluate_horizon(config, frame, horizon, prepared.X, prepared.funding)
         if config.ensemble is not None:
             metrics[horizon]["components"] = component_metrics(
                 config, frame, prepared.bars, prepared.X, labels, horizon
@@ -171,7 +173,8 @@ def run_experiment(
     )
     _step(progress, "trading backtest and report")
     trading = _trade(folder, config, prepared, results, models)
-    _finish(folder, config, results, metrics, models, f"edgecraft run {folder.name}", trading)
+    title = f"edgecraft run {folder.name}"
+    _finish(folder, config, results, metrics, models, title, trading, prepared.funding)
     shutil.rmtree(folder / "units", ignore_errors=True)  # the predictions now hold them
     seal(folder)
     return folder
@@ -212,13 +215,16 @@ def backtest_run(
         frame = score_rows(config, prepared, fitted, rows, horizon)
         results[horizon] = frame
         metrics[horizon] = {
-            **evaluate_horizon(config, frame.dropna(subset=["ret"]), horizon),
+            **evaluate_horizon(
+                config, frame.dropna(subset=["ret"]), horizon, prepared.X, prepared.funding
+            ),
             "scored_rows": int(len(frame)),
             "in_sample": bool(in_sample),
             "trained_to": str(last_trained),
             "start": str(begin),
         }
     trading = _trade(folder, config, prepared, results, models)
-    _finish(folder, config, results, metrics, models, f"edgecraft backtest of {run.name}", trading)
+    title = f"edgecraft backtest of {run.name}"
+    _finish(folder, config, results, metrics, models, title, trading, prepared.funding)
     seal(folder)
     return folder

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from edgecraft.metrics.evaluation import calibration_table, frame_portfolio
+from edgecraft.metrics.evaluation import BookCosts, calibration_table, frame_portfolio
 from edgecraft.metrics.ic import ic_by
 
 LONG, SHORT, FLAT = "#0072B2", "#D55E00", "#6b6b6b"  # blue, vermillion, grey
@@ -23,7 +23,11 @@ SIDES = {  # direction -> label, marker, colour
 
 
 def horizon_figure(
-    frame: pd.DataFrame, importance: pd.Series | None, hold_bars: int, cost_bps: float, title: str
+    frame: pd.DataFrame,
+    importance: pd.Series | None,
+    hold_bars: int,
+    costs: BookCosts,
+    title: str,
 ) -> go.Figure:
     """Cumulative IC, per-window IC, equity vs buy-and-hold, calibration, feature importance."""
     fig = make_subplots(
@@ -46,7 +50,7 @@ def horizon_figure(
         lambda p: p["score"].corr(p["ret"], method="spearman"), include_groups=False
     )
     fig.add_trace(go.Bar(x=windows.index, y=windows.values, name="window IC"), 1, 2)
-    book = frame_portfolio(frame, hold_bars, cost_bps)
+    book = frame_portfolio(frame, hold_bars, costs)
     fig.add_trace(
         go.Scatter(x=book.net.index, y=(1 + book.net).cumprod(), name="signals, net"), 2, 1
     )

@@ -13,8 +13,15 @@ import pandas as pd
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.data.layout import DataLayout, default_data_dir
 from edgecraft.features.builder import FeatureBuilder
-from edgecraft.metrics.evaluation import evaluate, per_window
+from edgecraft.metrics.evaluation import (
+    BookCosts,
+    book_metrics,
+    evaluate,
+    funding_by_bar,
+    per_window,
+)
 from edgecraft.models.registry import MODELS
+from edgecraft.research.books import BOOKS, book_portfolios, hold_bars
 from edgecraft.research.config import RunConfig, atr_columns
 from edgecraft.research.executor import LocalExecutor
 from edgecraft.research.fitting import (
@@ -43,7 +50,7 @@ class Prepared:
     X: pd.DataFrame
     symbols: list[str]
     files: list[Path]
-    funding: dict[str, pd.Series]  # perpetual funding rates (perp market only)
+    funding: dict[str, pd.Series]  # perpetual funding rates by settlement time
     coverage: dict | None = None  # per external channel: span covered, meaning of NaN
 
 
@@ -82,9 +89,10 @@ def prepare(
         for s, p in layout.bar_files(config.market, config.features.base_timeframe).items()
         if s in set(symbols) | set(config.features.references)
     ]
-    funding = {}
-    if config.market == "perp":
-        funding = {s: f for s in symbols if (f := layout.load_funding(s)) is not None}
+    # the perpetuals' funding: paid by a perp run's positions, and by a spot run's shorts (which
+    # go through the perpetual) in the research books; the trading backtest charges it to perp
+    # runs only
+    funding = {s: f for s in symbols if (f := layout.load_funding(s)) is not None}
     coverage = builder.coverage(list(symbols))
     return Prepared(bars, X, list(symbols), files, funding, coverage)
 
@@ -142,7 +150,8 @@ def score_signals(
     labels: pd.DataFrame,
     horizon: str,
 ) -> pd.DataFrame:
-    """Predictions joined with signals, realized returns and next-bar returns, for evaluation.
+    """Predictions joined with signals, realized returns (`ret`, known at `t1`), the ATR as a
+    share of the close (`vol`, known at the bar) and next-bar returns, for evaluation.
 
     `size` in [0, 1] scales each signal's position: from the sizing agent's `rl_position` when
     the predictions carry one (counted only on the signal's side), else from the confidence, rising
@@ -160,7 +169,12 @@ def score_signals(
     )
     frame = (
         predictions.join(signals.drop(columns=["p_up"]))
-        .assign(ret=labels["ret"].reindex(index), next_return=next_bar_returns(bars, index))
+        .assign(
+            ret=labels["ret"].reindex(index),
+            t1=labels["t1"].reindex(index),
+            vol=X[atr_columns(config)[1]].reindex(index).astype(float),
+            next_return=next_bar_returns(bars, index),
+        )
         .join(next_bar_moves(bars, index))
     )
     full = config.signals.full_size_confidence
@@ -184,17 +198,48 @@ def score_rows(
     return score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
 
 
-def hold_and_cost(config: RunConfig, horizon: str) -> tuple[int, float]:
-    """Bars a signal of `horizon` is held in the signal portfolio, and its cost per unit of
-    position change (bps: fee + half-spread)."""
-    hold = max(1, int(pd.Timedelta(horizon) / timeframe_delta(config.features.base_timeframe)))
-    return hold, config.costs.fee_bps + config.costs.half_spread_bps
+def hold_and_cost(
+    config: RunConfig, horizon: str, funding: pd.DataFrame | None = None
+) -> tuple[int, BookCosts]:
+    """Bars a signal of `horizon` is held in the signal portfolio, and what trading costs: fee +
+    half-spread per unit of weight changed, impact, and `funding` (rates per bar and symbol,
+    `funding_grid`): paid by every position in a perp run, by the shorts only in a spot run."""
+    hold = hold_bars(config, horizon)
+    c = config.costs
+    costs = BookCosts(c.fee_bps + c.half_spread_bps, c.impact_bps, funding, config.market != "perp")
+    return hold, costs
 
 
-def evaluate_horizon(config: RunConfig, frame: pd.DataFrame, horizon: str) -> dict:
-    hold, cost = hold_and_cost(config, horizon)
-    trials = config.trials * len(config.label.horizons)
-    return {**evaluate(frame, hold, cost, trials), "windows": per_window(frame)}
+def funding_grid(
+    config: RunConfig, funding: dict[str, pd.Series], frame: pd.DataFrame
+) -> pd.DataFrame | None:
+    """The funding rates on the bar grid of `frame`'s rows (None without funding data)."""
+    if not funding:
+        return None
+    ts = pd.DatetimeIndex(frame.index.get_level_values("ts").unique()).sort_values()
+    symbols = sorted(frame.index.get_level_values("symbol").unique())
+    bar = timeframe_delta(config.features.base_timeframe)
+    return funding_by_bar(funding, ts, bar, symbols)
+
+
+def evaluate_horizon(
+    config: RunConfig,
+    frame: pd.DataFrame,
+    horizon: str,
+    X: pd.DataFrame | None = None,
+    funding: dict[str, pd.Series] | None = None,
+) -> dict:
+    """The horizon's metrics: IC family and the signal book's P&L at the top level, every book
+    (signal, long-short, hysteresis, meta-labeled) under `books`, each net of costs and funding.
+    `X` (the features) lets the meta-labeling model train; without it that book is left out."""
+    hold, costs = hold_and_cost(config, horizon, funding_grid(config, funding or {}, frame))
+    trials = config.trials * len(config.label.horizons) * len(BOOKS)
+    out = {**evaluate(frame, hold, costs, trials), "windows": per_window(frame)}
+    out["books"] = {
+        name: {**book_metrics(portfolio, trials), "rows": rows}
+        for name, (portfolio, rows) in book_portfolios(config, frame, horizon, costs, X).items()
+    }
+    return out
 
 
 COMPONENT_METRICS = (
