@@ -146,7 +146,13 @@ SMALL_RUN = {
     "features": {"timeframes": ["1h", "4h"]},
     "label": {"horizons": ["4h", "24h"]},
     "model": {"name": "lgbm", "params": {"n_estimators": 30, "min_child_samples": 300}},
-    "validation": {"test_length": "120d", "min_train": "240d"},
+    "validation": {
+        "test_length": "120d",
+        "min_train": "240d",
+        "cpcv": {"groups": 4, "test_groups": 2},
+    },
+    # three pairs: one long, one short in the long-short book
+    "books": {"long_short": {"quantile": 0.34, "min_symbols": 3}},
 }
 
 

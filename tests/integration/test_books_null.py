@@ -58,9 +58,7 @@ def scored_frame(close: pd.DataFrame, p_up: pd.DataFrame) -> tuple[pd.DataFrame,
     ts = frame.index.get_level_values("ts")
     frame["t1"] = ts + pd.Timedelta(HORIZON)
     frame["window"] = ((ts - ts.min()) // pd.Timedelta("90D")).astype(int)
-    frame["direction"] = np.where(
-        frame["p_up"] >= 0.52, 1, np.where(frame["p_up"] <= 0.48, -1, 0)
-    )
+    frame["direction"] = np.where(frame["p_up"] >= 0.52, 1, np.where(frame["p_up"] <= 0.48, -1, 0))
     frame["size"] = 1.0
     frame = frame.dropna(subset=["ret", "next_return"])
     return frame, frame[["past_return", "past_vol"]]

@@ -48,7 +48,20 @@ def test_run_folder_holds_everything(finished_run):
         assert KEYS <= set(horizon)
         assert horizon["signals"] > 0 and len(horizon["windows"]) >= 3
         assert -0.2 < horizon["rank_ic"] < 0.2  # honest magnitudes on real data, not a leak
-    trading = json.loads((finished_run / "metrics.json").read_text())["backtest"]
+        books = horizon["books"]
+        assert {"signal", "long_short", "hysteresis", "meta", "signal_meta_rows"} <= set(books)
+        for book in books.values():  # every book costs something and states its trial count
+            assert book["cost_drag_annual"] > 0 or book["gross_exposure"] == 0
+            assert book["trials"] == 2 * 4
+        assert books["long_short"]["gross_exposure"] > 0.5  # one long and one short pair
+        assert books["meta"]["rows"] == books["signal_meta_rows"]["rows"] < horizon["rows"]
+    summary = json.loads((finished_run / "metrics.json").read_text())
+    cpcv = summary["horizons"]["24h"]["cpcv"]
+    assert cpcv["splits"] == 6 and cpcv["n_paths"] == 3
+    assert len(cpcv["books"]["long_short"]["paths"]) == 3
+    overfitting = summary["overfitting"]
+    assert overfitting["configurations"] == 8 and 0 <= overfitting["pbo"] <= 1
+    trading = summary["backtest"]
     assert trading["horizon"] == "24h" and trading["trades"] > 0
     assert {"profit_factor", "sharpe", "sortino", "calmar", "max_drawdown"} <= set(trading["net"])
     assert trading["final_equity"] <= trading["final_equity_gross"]  # costs only take
@@ -59,6 +72,8 @@ def test_run_folder_holds_everything(finished_run):
     assert "binance_spot_BTCUSDT_1h.parquet" in fingerprint["files"]
     report = (finished_run / "report.html").read_text()
     assert "cumulative daily cross-sectional rank IC" in report and "plotly" in report
+    assert "Books (out of sample" in report and "Combinatorial purged CV, 24h" in report
+    assert "PBO of picking the best" in report
     predictions = pd.read_parquet(finished_run / "predictions_24h.parquet")
     assert {"score", "p_up", "direction", "confidence", "target", "stop"} <= set(
         predictions.columns

@@ -147,7 +147,18 @@ def headline(
         "profit_factor_close_fill",
     )
     trading_keys = ("profit_factor", "sharpe", "calmar", "max_drawdown")
-    signal_rows, trading_rows, reports = [], [], []
+    book_keys = (
+        "profit_factor",
+        "profit_factor_gross",
+        "sharpe",
+        "calmar",
+        "max_drawdown",
+        "turnover_per_bar",
+        "cost_drag_annual",
+        "funding_annual",
+        "dsr",
+    )
+    signal_rows, trading_rows, book_rows, overfitting_rows, reports = [], [], [], [], []
     for folder in runs:
         try:
             metrics = json.loads((folder / "metrics.json").read_text())
@@ -155,6 +166,21 @@ def headline(
             raise fail(ConfigError(f"{folder}: not a finished run ({exc})")) from exc
         for horizon, m in metrics["horizons"].items():
             signal_rows.append([folder.name, horizon, *(_cell(m.get(k)) for k in signal_keys)])
+            for name, b in m.get("books", {}).items():
+                cells = [_cell(b.get(k)) for k in book_keys]
+                book_rows.append([folder.name, horizon, name, *cells])
+            for name, b in m.get("cpcv", {}).get("books", {}).items():
+                overfitting_rows.append(
+                    [folder.name, f"CPCV {horizon} {name}"]
+                    + [_cell(b.get(k)) for k in ("sharpe_mean", "sharpe_min")]
+                    + [_cell(b.get("share_paths_profitable"))]
+                )
+        pbo = metrics.get("overfitting") or {}
+        if pbo:
+            overfitting_rows.append(
+                [folder.name, f"PBO over {pbo.get('configurations')} configurations"]
+                + [_cell(pbo.get("pbo")), "-", "-"]
+            )
         book = metrics.get("backtest") or {}
         net = book.get("net", {})
         trading_rows.append(
@@ -179,6 +205,20 @@ def headline(
         + ["turnover/bar", "PF gross"],
         trading_rows,
     )
+    if book_rows:
+        _table(
+            "books (out of sample, next-open fills, net of fees, spread, impact and funding; "
+            "signal_meta_rows: the primary alone on the meta book's rows)",
+            ["run", "horizon", "book", "PF net", "PF gross", "Sharpe net", "Calmar", "max DD"]
+            + ["turnover/bar", "cost drag/yr", "funding/yr", "DSR"],
+            book_rows,
+        )
+    if overfitting_rows:
+        _table(
+            "overfitting (CPCV paths: net Sharpe mean, min, share of paths with PF > 1; PBO)",
+            ["run", "what", "Sharpe mean / PBO", "Sharpe min", "paths PF > 1"],
+            overfitting_rows,
+        )
     for report in reports:
         out_console.print(f"report: {report.resolve()}", highlight=False, soft_wrap=True)
 

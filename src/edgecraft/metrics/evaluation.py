@@ -203,7 +203,8 @@ def evaluate(frame: pd.DataFrame, hold_bars: int, costs: BookCosts, trials: int)
     funding); the `*_close_fill` figures fill at the signal bar's own close, for comparison only.
     """
     score, ret = frame["score"], frame["ret"]
-    month = pd.Series(frame.index.get_level_values("ts").strftime("%Y-%m"), index=frame.index)
+    ts = frame.index.get_level_values("ts")
+    month = pd.Series(ts.year * 100 + ts.month, index=frame.index)  # yyyymm
     monthly = ic_by(score, ret, month, "spearman", min_count=30)
     cross = ic_by(score, ret, "ts", "spearman", min_count=3)
     per_symbol = ic_by(score, ret, "symbol", "spearman", min_count=30)

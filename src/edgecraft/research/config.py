@@ -119,6 +119,20 @@ class EnsembleConfig(_Section):
         return self
 
 
+class CPCVConfig(_Section):
+    """Combinatorial purged CV of the trade horizon (single models): C(groups, test_groups)
+    fits whose test predictions assemble into C(groups - 1, test_groups - 1) backtest paths."""
+
+    groups: int = Field(6, ge=3)
+    test_groups: int = Field(2, ge=1)
+
+    @model_validator(mode="after")
+    def _fits(self) -> CPCVConfig:
+        if self.test_groups >= self.groups:
+            raise ValueError(f"test_groups ({self.test_groups}) must be below groups")
+        return self
+
+
 class ValidationConfig(_Section):
     # "unpurged_kfold" leaks (shuffled folds, no purge): it exists to show how much, never to
     # judge a model
@@ -127,6 +141,7 @@ class ValidationConfig(_Section):
     train_length: str | None = None  # None: expanding window
     min_train: str = "365d"
     embargo: str = "24h"
+    cpcv: CPCVConfig | None = None  # also judge the trade horizon on CPCV paths
 
 
 class CalibrationConfig(_Section):

@@ -35,6 +35,7 @@ from edgecraft.research.run import (
     funding_grid,
     hold_and_cost,
     prepare,
+    run_overfitting,
     score_rows,
     score_signals,
     train_final,
@@ -79,6 +80,7 @@ def _finish(
     title: str,
     trading: dict,
     funding: dict[str, pd.Series],
+    overfitting: dict | None = None,
 ) -> None:
     figures = {}
     for horizon, frame in results.items():
@@ -87,9 +89,12 @@ def _finish(
         hold, costs = hold_and_cost(config, horizon, funding_grid(config, funding, frame))
         figures[horizon] = horizon_figure(frame, importance, hold, costs, f"{title} — {horizon}")
         frame.reset_index().to_parquet(folder / f"predictions_{horizon}.parquet", index=False)
-    write_json(folder / "metrics.json", {"horizons": metrics, "backtest": trading})
+    summary = {"horizons": metrics, "backtest": trading}
+    if overfitting is not None:
+        summary["overfitting"] = overfitting
+    write_json(folder / "metrics.json", summary)
     equity = pd.read_parquet(folder / "equity.parquet").set_index("ts")
-    write_report(folder / "report.html", title, metrics, figures, trading, equity)
+    write_report(folder / "report.html", title, metrics, figures, trading, equity, overfitting)
 
 
 def _ablation(config, prepared, labels, horizon, predictions, executor, progress) -> dict:
@@ -133,6 +138,7 @@ def run_experiment(
     # the resolved config names the pairs it trained on: serving accepts exactly those
     config = config.model_copy(update={"symbols": prepared.symbols})
     results, metrics, models = {}, {}, {}
+    daily: dict[str, pd.Series] = {}  # every horizon and book's daily net returns, for the PBO
     for horizon in config.label.horizons:
         labels = make_labels(config, prepared.bars, prepared.X, horizon)
         fitter = make_fitter(config, prepared.bars, prepared.X, labels, horizon)
@@ -148,10 +154,18 @@ def run_experiment(
         )
         frame = score_signals(config, predictions, prepared.bars, prepared.X, labels, horizon)
         results[horizon] = frame
-        metrics[horizon] = evaluate_horizon(config, frame, horizon, prepared.X, prepared.funding)
+        metrics[horizon] = evaluate_horizon(
+            config, frame, horizon, prepared.X, prepared.funding, daily
+        )
         if config.ensemble is not None:
             metrics[horizon]["components"] = component_metrics(
                 config, frame, prepared.bars, prepared.X, labels, horizon
+            )
+        if config.validation.cpcv is not None and horizon == trade_horizon(config):
+            from edgecraft.research.cpcv import cpcv_paths
+
+            metrics[horizon]["cpcv"] = cpcv_paths(
+                config, prepared, labels, horizon, progress, executor
             )
         if config.ablation and horizon == trade_horizon(config):
             metrics[horizon]["ablation"] = _ablation(
@@ -174,7 +188,8 @@ def run_experiment(
     _step(progress, "trading backtest and report")
     trading = _trade(folder, config, prepared, results, models)
     title = f"edgecraft run {folder.name}"
-    _finish(folder, config, results, metrics, models, title, trading, prepared.funding)
+    overfitting = run_overfitting(daily)
+    _finish(folder, config, results, metrics, models, title, trading, prepared.funding, overfitting)
     shutil.rmtree(folder / "units", ignore_errors=True)  # the predictions now hold them
     seal(folder)
     return folder

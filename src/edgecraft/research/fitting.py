@@ -118,7 +118,7 @@ def windows_of(config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame) -> tupl
     rows = usable_rows(config, X, labels)
     settings = config.validation.model_dump()
     splitter = (
-        PurgedWalkForward(**{k: v for k, v in settings.items() if k != "method"})
+        PurgedWalkForward(**{k: v for k, v in settings.items() if k not in ("method", "cpcv")})
         if settings["method"] == "walk_forward"
         else UnpurgedKFold(seed=config.seed)
     )

@@ -38,6 +38,7 @@ def write_report(
     figures: dict[str, go.Figure],
     trading: dict | None = None,
     equity: pd.DataFrame | None = None,
+    overfitting: dict | None = None,
 ) -> None:
     """One self-contained HTML file (plotly.js embedded once)."""
     parts = [
@@ -55,7 +56,12 @@ def write_report(
         + "".join(f"<th>{k}</th>" for k in SHOWN)
         + f"</tr>{rows}</table>"
     )
+    parts.append(books_table(metrics))
+    if overfitting is not None:
+        parts.append(overfitting_table(overfitting))
     for horizon, m in metrics.items():
+        if "cpcv" in m:
+            parts.append(cpcv_table(m["cpcv"]))
         if "components" in m:
             parts.append(components_table(horizon, m["components"]))
         if "ablation" in m:
@@ -92,6 +98,69 @@ def write_report(
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0)))
     parts.append("</body></html>")
     path.write_text("".join(parts))
+
+
+BOOK_SHOWN = [
+    "profit_factor",
+    "profit_factor_gross",
+    "sharpe",
+    "calmar",
+    "max_drawdown",
+    "turnover_per_bar",
+    "gross_exposure",
+    "cost_drag_annual",
+    "funding_annual",
+    "dsr",
+    "days",
+]
+
+
+def books_table(metrics: dict[str, dict]) -> str:
+    """Every horizon in every book, next-open fills, net of fees, spread, impact and funding."""
+    body = "".join(
+        f"<tr><th>{html.escape(h)}</th><th>{html.escape(name)}</th>"
+        + "".join(f"<td>{_fmt(book.get(k))}</td>" for k in BOOK_SHOWN)
+        + "</tr>"
+        for h, m in metrics.items()
+        for name, book in m.get("books", {}).items()
+    )
+    return (
+        "<h2>Books (out of sample, traded at the next open, net of costs and funding)</h2>"
+        "<p>signal_meta_rows is the primary signal book on the rows the meta-labeled book "
+        "covers, for comparison.</p><table border='1' cellpadding='4'><tr><th>horizon</th>"
+        "<th>book</th>" + "".join(f"<th>{k}</th>" for k in BOOK_SHOWN) + f"</tr>{body}</table>"
+    )
+
+
+def overfitting_table(overfitting: dict) -> str:
+    """The probability of backtest overfitting of the run's configurations."""
+    shown = {k: v for k, v in overfitting.items() if k != "tried"}
+    tried = ", ".join(overfitting.get("tried", []))
+    return (
+        "<h2>Overfitting: PBO of picking the best of what this run tried</h2>"
+        f"<p>{html.escape(tried)}</p><table border='1' cellpadding='4'>"
+        + "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in shown.items())
+        + "</table>"
+    )
+
+
+def cpcv_table(cpcv: dict) -> str:
+    """Each book's net results over the combinatorial purged CV paths."""
+    shown = ["sharpe_mean", "sharpe_std", "sharpe_min", "profit_factor_median"]
+    shown.append("share_paths_profitable")
+    body = "".join(
+        f"<tr><th>{html.escape(name)}</th>"
+        + "".join(f"<td>{_fmt(book.get(k))}</td>" for k in shown)
+        + "</tr>"
+        for name, book in cpcv["books"].items()
+    )
+    return (
+        f"<h2>Combinatorial purged CV, {html.escape(str(cpcv['horizon']))}: "
+        f"{cpcv['splits']} splits, {cpcv['n_paths']} paths (net, next-open fills)</h2>"
+        "<table border='1' cellpadding='4'><tr><th>book</th>"
+        + "".join(f"<th>{k}</th>" for k in shown)
+        + f"</tr>{body}</table>"
+    )
 
 
 def components_table(horizon: str, components: dict) -> str:

@@ -228,18 +228,37 @@ def evaluate_horizon(
     horizon: str,
     X: pd.DataFrame | None = None,
     funding: dict[str, pd.Series] | None = None,
+    daily: dict[str, pd.Series] | None = None,
 ) -> dict:
     """The horizon's metrics: IC family and the signal book's P&L at the top level, every book
     (signal, long-short, hysteresis, meta-labeled) under `books`, each net of costs and funding.
-    `X` (the features) lets the meta-labeling model train; without it that book is left out."""
+    `X` (the features) lets the meta-labeling model train; without it that book is left out.
+    `daily`, when given, receives each book's daily net returns (keyed "horizon/book")."""
     hold, costs = hold_and_cost(config, horizon, funding_grid(config, funding or {}, frame))
     trials = config.trials * len(config.label.horizons) * len(BOOKS)
     out = {**evaluate(frame, hold, costs, trials), "windows": per_window(frame)}
-    out["books"] = {
-        name: {**book_metrics(portfolio, trials), "rows": rows}
-        for name, (portfolio, rows) in book_portfolios(config, frame, horizon, costs, X).items()
-    }
+    out["books"] = {}
+    for name, (portfolio, rows) in book_portfolios(config, frame, horizon, costs, X).items():
+        out["books"][name] = {**book_metrics(portfolio, trials), "rows": rows}
+        if daily is not None and name in BOOKS:
+            daily[f"{horizon}/{name}"] = portfolio.net
     return out
+
+
+def run_overfitting(daily: dict[str, pd.Series]) -> dict:
+    """PBO (CSCV) of picking the best of every horizon and book a run tried, from their daily
+    net returns on the same dates; the DSR's trial count is that number of configurations."""
+    from edgecraft.metrics.overfitting import probability_of_backtest_overfitting
+
+    if len(daily) < 2:
+        return {"configurations": len(daily), "pbo": None}
+    frame = pd.DataFrame(daily).sort_index()
+    try:
+        result = probability_of_backtest_overfitting(frame)
+    except ValueError as exc:  # too short a history to cut into blocks
+        return {"configurations": len(daily), "pbo": None, "why": str(exc)}
+    best = frame.mean() / frame.std()
+    return {**result, "tried": list(frame.columns), "best_in_sample": str(best.idxmax())}
 
 
 COMPONENT_METRICS = (
