@@ -132,3 +132,48 @@ def test_same_inputs_give_a_bit_identical_trade_list():
     first = digest()
     assert first == digest()
     assert len(simulate(market, orders, Costs()).trade_list()) > 50
+
+
+def test_a_gtc_limit_rests_and_fills_on_a_later_bar():
+    orders = Orders(5, 1)
+    _long(orders, 0, 1.0)
+    orders.kind[0, 0], orders.limit[0, 0] = 1, 98.0
+    orders.good_till[0, 0] = 3 * HOUR  # works in bars 1, 2 and 3
+    bars = [(100,) * 4, (100, 101, 99, 100), (100, 101, 99, 100), (99, 99, 97, 98), (98,) * 4]
+    book = simulate(_market(bars), orders, FREE)
+    assert book.weights[:, 0].tolist() == [0.0, 0.0, 0.0, 1.0, 1.0]  # filled in bar 3
+    assert book.traded.tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
+    assert book.equity[0] == pytest.approx(1.0)  # bought at 98, marked at 98
+
+
+def test_a_gtc_limit_that_never_trades_through_expires():
+    orders = Orders(6, 1)
+    _long(orders, 0, 1.0)
+    orders.kind[0, 0], orders.limit[0, 0] = 1, 98.0
+    orders.good_till[0, 0] = 2 * HOUR  # bars 1 and 2 only
+    bars = [(100,) * 4, (100, 101, 99, 100), (100, 101, 99, 100), (99, 99, 97, 98)]
+    book = simulate(_market(bars + [(98,) * 4] * 2), orders, FREE)
+    assert (book.weights[:, 0] == 0.0).all()  # bar 3 trades through 98, but it was cancelled
+    assert np.isnan(book.working()[0])
+    # a new order replaces the one resting: the first limit never fills
+    replaced = _with(lambda o: _long(o, 0, 1.0), 6)
+    replaced.kind[0, 0], replaced.limit[0, 0], replaced.good_till[0, 0] = 1, 98.0, 5 * HOUR
+    replaced.target[1, 0], replaced.kind[1, 0], replaced.limit[1, 0] = 0.5, 1, 96.0
+    replaced.good_till[1, 0] = 5 * HOUR
+    book = simulate(_market(bars + [(97, 97, 95, 96)] * 2), replaced, FREE)
+    assert book.weights[:, 0].tolist() == [0.0, 0.0, 0.0, 0.0, 0.5, 0.5]
+
+
+def test_a_sliced_order_fills_in_parts_over_the_bars_it_names():
+    orders = Orders(6, 1)
+    _long(orders, 0, 0.9)
+    orders.slices[0, 0] = 3
+    bars = [(100,) * 4, (100,) * 4, (110,) * 4, (121,) * 4, (121,) * 4, (121,) * 4]
+    book = simulate(_market(bars), orders, Costs(10.0, 0.0, 0.0, 0.0))
+    assert book.weights[:, 0] == pytest.approx([0.0, 0.3, 0.6, 0.9, 0.9, 0.9])
+    assert book.traded == pytest.approx([0.0, 0.3, 0.3, 0.3, 0.0, 0.0])
+    # each part at its own bar's open: 0.3 @ 100, 0.3 @ 110, 0.3 @ 121; one trade, entry at 100
+    gross = (1 + 0.3 * 0.1) * (1 + 0.6 * 0.1)
+    assert book.equity[1] == pytest.approx(gross)
+    assert book.equity[0] < book.equity[1]  # every part paid its fee
+    assert np.isnan(book.working()[0])  # done after three bars

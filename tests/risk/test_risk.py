@@ -117,6 +117,16 @@ def test_limit_orders_below_market_confidence_and_slicing():
     (intent,) = risk.decide(T0, [_signal("SOL/USDT", 1, 0.7)], {"SOL/USDT": 0.1})
     assert intent.order_type == "limit" and intent.limit_price == pytest.approx(100 * (1 - 2e-4))
     assert intent.time_in_force == "GTC" and intent.slices == 3
+    assert intent.good_till == T0 + pd.Timedelta("3h")  # risk.limit_ttl
+    # a bar later the limit still rests, unfilled: the manager does not send it again ...
+    later = T0 + pd.Timedelta("1h")
+    risk.on_fills(later, 1.0, {"SOL/USDT": 0.0}, {"SOL/USDT": intent.target_weight})
+    (again,) = risk.decide(later, [_signal("SOL/USDT", 1, 0.7, ts=later)], {"SOL/USDT": 0.1})
+    assert again.side == "none" and again.reason.endswith("order working")
+    # ... but replaces it when the target moves
+    risk.on_fills(later, 1.0, {"SOL/USDT": 0.0}, {"SOL/USDT": 0.05})
+    (moved,) = risk.decide(later, [_signal("SOL/USDT", 1, 0.7, ts=later)], {"SOL/USDT": 0.1})
+    assert moved.side == "buy" and moved.target_weight == pytest.approx(intent.target_weight)
 
 
 signal_strategy = st.tuples(

@@ -74,8 +74,12 @@ def replay(
     reasons: Counter = Counter()
     for t, ts in enumerate(ts_index):
         step_bar(t, market, orders, costs, book)
+        working = book.working()
         engine.risk.on_fills(
-            ts, float(book.equity[0]), {s: float(book.weight[j]) for s, j in column.items()}
+            ts,
+            float(book.equity[0]),
+            {s: float(book.weight[j]) for s, j in column.items()},
+            {s: float(working[j]) for s, j in column.items() if not np.isnan(working[j])},
         )
         a, b = bounds[0][t], bounds[1][t]
         if a == b:
@@ -102,4 +106,7 @@ def replay(
             orders.expiry[t, j] = (
                 intent.expires.value if intent.expires is not None else np.iinfo(np.int64).max
             )
+            orders.slices[t, j] = intent.slices
+            if intent.good_till is not None:
+                orders.good_till[t, j] = intent.good_till.value
     return Replay(book, symbols, ts_index, reasons)

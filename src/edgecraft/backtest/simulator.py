@@ -1,7 +1,11 @@
 """Compiled fill simulation, one bar at a time for all symbols.
 
-Weights are fractions of equity. An order decided at a bar's close executes at the next bar: a
-market order at its open, a limit order at its limit price if the bar trades through it. Held
+Weights are fractions of equity. An order decided at a bar's close works from the next bar on, and
+replaces any order still working on that symbol: a market order fills at the bar's open; a limit
+order fills at its limit price (or the open, if better) in the first bar that trades through it,
+resting bar after bar until it fills or its good-till time passes, then is cancelled. An order of
+k slices sends one child per bar, each moving the weight 1/(slices left) of the way to the target,
+so it is done after k bars (a limit child that does not fill waits, within the order's life). Held
 positions then meet their stop and target inside the bar (the stop first when the bar touches
 both: the conservative reading of an OHLC bar), and their horizon at its close. Costs: taker or
 maker fee, half the spread and an impact term growing with the traded weight, in bps of the
@@ -45,8 +49,13 @@ class Costs:
         return np.array([self.taker_bps, self.maker_bps, self.half_spread_bps, self.impact_bps])
 
 
+NO_TIME = np.iinfo(np.int64).max
+
+
 class Book:
-    """All simulation state, in arrays the compiled step reads and writes."""
+    """All simulation state, in arrays the compiled step reads and writes; `work` holds each
+    symbol's working order (target NaN: none): target, kind, limit, stop, take, slices left;
+    `work_time` its position expiry and its good-till time (ns)."""
 
     def __init__(self, n_bars: int, n_symbols: int, max_trades: int | None = None) -> None:
         self.weight = np.zeros(n_symbols)
@@ -63,13 +72,21 @@ class Book:
         self.traded = np.zeros(n_bars)  # |weight change| per bar
         self.trades = np.zeros((max_trades or 4 * n_bars * max(n_symbols, 1) + 16, 9))
         self.n_trades = np.zeros(1, dtype=np.int64)
+        self.work = np.full((n_symbols, 6), np.nan)
+        self.work_time = np.full((n_symbols, 2), NO_TIME, dtype=np.int64)
+
+    def working(self) -> np.ndarray:
+        """Each symbol's working order's target weight (NaN where none works)."""
+        return self.work[:, 0].copy()
 
     def trade_list(self) -> np.ndarray:
         return self.trades[: self.n_trades[0]]
 
 
 class Orders:
-    """Order intents decided at each bar's close (row t executes at bar t + 1); NaN: no order."""
+    """Order intents decided at each bar's close (row t works from bar t + 1); NaN: no order.
+    `good_till` (ns): a limit order is cancelled in the first bar starting after it (default:
+    it works for one bar only); `slices`: child orders, one per bar."""
 
     def __init__(self, n_bars: int, n_symbols: int) -> None:
         self.target = np.full((n_bars, n_symbols), np.nan)
@@ -77,7 +94,9 @@ class Orders:
         self.limit = np.full((n_bars, n_symbols), np.nan)
         self.stop = np.full((n_bars, n_symbols), np.nan)
         self.take = np.full((n_bars, n_symbols), np.nan)
-        self.expiry = np.full((n_bars, n_symbols), np.iinfo(np.int64).max, dtype=np.int64)
+        self.expiry = np.full((n_bars, n_symbols), NO_TIME, dtype=np.int64)
+        self.good_till = np.full((n_bars, n_symbols), -1, dtype=np.int64)  # -1: this bar only
+        self.slices = np.ones((n_bars, n_symbols), dtype=np.int64)
 
 
 @nb.njit(cache=True)
@@ -112,6 +131,8 @@ def step(
     o_stop,
     o_take,
     o_expiry,
+    o_good_till,
+    o_slices,
     costs,
     weight,
     ref,
@@ -127,8 +148,10 @@ def step(
     traded,
     trades,
     n_trades,
+    work,
+    work_time,
 ):  # pragma: no cover - compiled
-    """Advance the book through bar `t` (orders from row t - 1 execute in it)."""
+    """Advance the book through bar `t` (orders from row t - 1 start working in it)."""
     n_symbols = weight.shape[0]
     taker, maker, half_spread, impact = costs[0], costs[1], costs[2], costs[3]
     pnl = 0.0
@@ -141,22 +164,39 @@ def step(
         w = weight[s]
         if np.isnan(ref[s]):
             ref[s] = o
-        # 1. orders decided at the previous close
+        # 1. an order decided at the previous close replaces the one working
         if t > 0 and not np.isnan(o_target[t - 1, s]):
-            new = o_target[t - 1, s]
+            work[s, 0] = o_target[t - 1, s]
+            work[s, 1] = o_kind[t - 1, s]
+            work[s, 2] = o_limit[t - 1, s]
+            work[s, 3] = o_stop[t - 1, s]
+            work[s, 4] = o_take[t - 1, s]
+            work[s, 5] = max(o_slices[t - 1, s], 1)
+            work_time[s, 0] = o_expiry[t - 1, s]
+            good_till = o_good_till[t - 1, s]
+            work_time[s, 1] = ts[t] if good_till < 0 else good_till
+        # 2. the working order (or its next slice) at this bar
+        if not np.isnan(work[s, 0]):
+            final = work[s, 0]
+            left = work[s, 5]
+            limit_order = work[s, 1] == 1
+            new = w + (final - w) / left if left > 1 else final
             fill = o
             filled = True
             fee = taker + half_spread
-            if o_kind[t - 1, s] == 1 and new != w:
-                limit = o_limit[t - 1, s]
-                buying = new > w
-                if buying and lo <= limit:
-                    fill = min(o, limit)
-                elif (not buying) and h >= limit:
-                    fill = max(o, limit)
-                else:
+            if limit_order and new != w:
+                if ts[t] > work_time[s, 1]:  # its good-till time has passed: cancelled
                     filled = False
-                fee = maker
+                else:
+                    limit = work[s, 2]
+                    buying = new > w
+                    if buying and lo <= limit:
+                        fill = min(o, limit)
+                    elif (not buying) and h >= limit:
+                        fill = max(o, limit)
+                    else:
+                        filled = False
+                    fee = maker
             if filled and new != w:
                 pnl += w * (fill / ref[s] - 1.0)
                 ref[s] = fill
@@ -173,10 +213,15 @@ def step(
                     entry_weight[s] = new
                 w = new
             if filled and w != 0.0:
-                stop[s] = o_stop[t - 1, s]
-                target[s] = o_take[t - 1, s]
-                expiry[s] = o_expiry[t - 1, s]
-        # 2. stop, then target, inside the bar; 3. horizon at the close
+                stop[s] = work[s, 3]
+                target[s] = work[s, 4]
+                expiry[s] = work_time[s, 0]
+            if filled:
+                work[s, 5] = left - 1.0
+            done = filled and (work[s, 5] <= 0.0 or w == final)
+            if done or (limit_order and ts[t] >= work_time[s, 1]):
+                work[s, 0] = np.nan
+        # 3. stop, then target, inside the bar; 4. horizon at the close
         exit_price = np.nan
         reason = 0
         if w > 0.0:
@@ -230,6 +275,8 @@ def _run(
     o_stop,
     o_take,
     o_expiry,
+    o_good_till,
+    o_slices,
     costs,
     weight,
     ref,
@@ -245,6 +292,8 @@ def _run(
     traded,
     trades,
     n_trades,
+    work,
+    work_time,
 ):  # pragma: no cover - compiled
     for t in range(ts.shape[0]):
         step(
@@ -261,6 +310,8 @@ def _run(
             o_stop,
             o_take,
             o_expiry,
+            o_good_till,
+            o_slices,
             costs,
             weight,
             ref,
@@ -276,6 +327,8 @@ def _run(
             traded,
             trades,
             n_trades,
+            work,
+            work_time,
         )
 
 
@@ -321,11 +374,22 @@ def _book_args(book: Book) -> tuple:
         book.traded,
         book.trades,
         book.n_trades,
+        book.work,
+        book.work_time,
     )
 
 
 def _order_args(orders: Orders) -> tuple:
-    return orders.target, orders.kind, orders.limit, orders.stop, orders.take, orders.expiry
+    return (
+        orders.target,
+        orders.kind,
+        orders.limit,
+        orders.stop,
+        orders.take,
+        orders.expiry,
+        orders.good_till,
+        orders.slices,
+    )
 
 
 def simulate(market: Market, orders: Orders, costs: Costs) -> Book:

@@ -92,6 +92,9 @@ class OrderIntent:
     target: float | None
     expires: pd.Timestamp | None  # horizon exit
     reason: str
+    # a GTC limit rests until it fills or this time passes, then is cancelled; slices go one
+    # per bar
+    good_till: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
         if self.side not in ("buy", "sell", "none"):

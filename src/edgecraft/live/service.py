@@ -228,6 +228,8 @@ class LiveService:
                     "order_type": intent.order_type,
                     "limit_price": intent.limit_price,
                     "time_in_force": intent.time_in_force,
+                    "good_till": None if intent.good_till is None else str(intent.good_till),
+                    "slices": intent.slices,
                     "reason": intent.reason,
                 },
             }

@@ -22,5 +22,6 @@ class RiskConfig(BaseModel):
     cooldown: str = "7d"  # stay flat this long after the breaker trips
     market_confidence: float = Field(0.6, ge=0.5, le=1)  # above it, pay the spread (market order)
     limit_offset_bps: float = Field(2.0, ge=0)  # limit price inside the spread otherwise
-    slice_above: float = Field(0.1, gt=0)  # weight changes above this are sliced
+    limit_ttl: str = "3h"  # a GTC limit order rests this long (from its decision), then cancels
+    slice_above: float = Field(0.1, gt=0)  # weight changes above this are sliced, one per bar
     min_trade: float = Field(0.01, ge=0)  # smaller weight changes are not worth an order

@@ -24,6 +24,7 @@ class PortfolioState:
     peak: float = 1.0
     halted_until: pd.Timestamp | None = None
     killed: bool = False
+    working: dict[str, float] = field(default_factory=dict)  # target of each working order
 
 
 class RiskManager:
@@ -49,10 +50,19 @@ class RiskManager:
         self.state.halted_until = None
         self.state.peak = self.state.equity
 
-    def on_fills(self, ts: pd.Timestamp, equity: float, weights: dict[str, float]) -> None:
-        """Take the book as filled (stops, targets, expiries applied) and check the breaker."""
+    def on_fills(
+        self,
+        ts: pd.Timestamp,
+        equity: float,
+        weights: dict[str, float],
+        working: dict[str, float] | None = None,
+    ) -> None:
+        """Take the book as filled (stops, targets, expiries applied) and check the breaker.
+        `working`: the target weight of each order still working (a resting GTC limit, the
+        rest of a sliced order); the manager does not send the same order again."""
         state = self.state
         state.weights = {s: w for s, w in weights.items() if w != 0.0}
+        state.working = dict(working or {})
         state.equity = equity
         state.peak = max(state.peak, equity)
         # the high-water mark survives the cooldown: a book still below the line when the cooldown
@@ -110,6 +120,12 @@ class RiskManager:
                 weight, delta = current, 0.0
                 reasons[s] += "; change below min_trade: hold"
             stop, target, expires = levels.get(s, state.stops.get(s, (None, None, None)))
+            pending = state.working.get(s)
+            if pending is not None and abs(pending - weight) < max(c.min_trade, 1e-12):
+                # the order on its way there already works: sending it again would only cancel
+                # and requeue it (a resting limit loses its place, a sliced order restarts)
+                weight, delta = current, 0.0
+                reasons[s] += "; order working"
             intents.append(
                 self._intent(
                     ts,
@@ -197,6 +213,7 @@ class RiskManager:
             offset = c.limit_offset_bps / 1e4
             limit = entry * (1.0 - offset) if side == "buy" else entry * (1.0 + offset)
         slices = max(1, math.ceil(abs(delta) / c.slice_above)) if side != "none" else 1
+        good_till = ts + pd.Timedelta(c.limit_ttl) if limit is not None else None
         return OrderIntent(
             ts=ts,
             symbol=symbol,
@@ -211,4 +228,5 @@ class RiskManager:
             target=target if weight != 0.0 else None,
             expires=expires if weight != 0.0 else None,
             reason=reason,
+            good_till=good_till,
         )
