@@ -106,6 +106,11 @@ def test_costs_and_funding_by_hand():
     assert book.equity[0] == pytest.approx((1 - per_trade) * (1 - 0.5 * 0.001) * (1 - per_trade))
     assert book.equity[1] == pytest.approx(1 - 0.5 * 0.001)  # gross: funding only
     assert book.trade_list()[0][8] == SIGNAL
+    # a spot book: its long pays no funding, its short (through the perpetual) earns it
+    spot = Costs(0.0, 0.0, 0.0, 0.0, funding_shorts_only=True)
+    assert simulate(market, orders, spot).equity[0] == pytest.approx(1.0)
+    orders.target[0, 0] = -0.5
+    assert simulate(market, orders, spot).equity[0] == pytest.approx(1 + 0.5 * 0.001)
 
 
 def test_same_inputs_give_a_bit_identical_trade_list():

@@ -44,9 +44,19 @@ class Costs:
     maker_bps: float = 2.0
     half_spread_bps: float = 2.0
     impact_bps: float = 5.0  # per unit of weight traded (a 0.2 weight change pays 1 bp more)
+    # a spot book shorts through the perpetual: only its shorts pay (or earn) funding
+    funding_shorts_only: bool = False
 
     def array(self) -> np.ndarray:
-        return np.array([self.taker_bps, self.maker_bps, self.half_spread_bps, self.impact_bps])
+        return np.array(
+            [
+                self.taker_bps,
+                self.maker_bps,
+                self.half_spread_bps,
+                self.impact_bps,
+                1.0 if self.funding_shorts_only else 0.0,
+            ]
+        )
 
 
 NO_TIME = np.iinfo(np.int64).max
@@ -250,7 +260,7 @@ def step(
             pnl += w * (c / ref[s] - 1.0)
             ref[s] = c
         # funding paid by longs (received by shorts) when the rate is positive
-        if w != 0.0 and not np.isnan(funding[t, s]):
+        if w != 0.0 and not np.isnan(funding[t, s]) and (w < 0.0 or costs[4] == 0.0):
             pnl -= w * funding[t, s]
         weight[s] = w
         weights[t, s] = w

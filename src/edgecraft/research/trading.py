@@ -42,8 +42,9 @@ def trade_horizon(config: RunConfig) -> str:
 
 
 def costs_of(config: RunConfig) -> Costs:
+    """The simulator's costs; a spot run's shorts go through the perpetual and pay its funding."""
     c = config.costs
-    return Costs(c.fee_bps, c.maker_bps, c.half_spread_bps, c.impact_bps)
+    return Costs(c.fee_bps, c.maker_bps, c.half_spread_bps, c.impact_bps, config.market != "perp")
 
 
 def build_engine(
@@ -115,8 +116,7 @@ def simulate_trading(
     symbols = sorted(index.get_level_values("symbol").unique())
     start = index.get_level_values("ts").min()
     window = bars[bars.index.get_level_values("ts") >= start]
-    perp = config.market == "perp"
-    market = market_grid(window, symbols, funding if perp else None)
+    market = market_grid(window, symbols, funding)
     engine = build_engine(config, scorer)
     result = replay(engine, market, symbols, scored, costs_of(config))
     book = result.book
