@@ -9,17 +9,20 @@ import numpy as np
 import pandas as pd
 
 from edgecraft.backtest.simulator import LIMIT, Book, Costs, Market, Orders, step_bar
-from edgecraft.engine.engine import Engine
+from edgecraft.core.contracts import Bar, OrderIntent
+from edgecraft.engine.engine import Decision, Engine
 
 
 @dataclass
 class Replay:
-    """The simulated book, the symbols' column order, and how often each rule decided."""
+    """The simulated book, the symbols' column order, how often each rule decided, and every
+    decision (signals and intents) in order."""
 
     book: Book
     symbols: list[str]
     ts: pd.DatetimeIndex
     reasons: Counter
+    decisions: list[Decision]
 
 
 def market_grid(
@@ -49,29 +52,33 @@ def market_grid(
 
 
 def replay(
-    engine: Engine, market: Market, symbols: list[str], scored: pd.DataFrame, costs: Costs
+    engine: Engine,
+    market: Market,
+    symbols: list[str],
+    scored: pd.DataFrame | None,
+    costs: Costs,
+    stream: dict[pd.Timestamp, list[Bar]] | None = None,
 ) -> Replay:
-    """Step the simulator one bar at a time; after each bar, feed the fills to the risk manager,
-    let the engine decide on that bar's model outputs, and queue the intents for the next bar.
+    """Step the simulator one bar at a time; after each bar, feed the fills (and the orders
+    still working) to the risk manager, let the engine decide, and queue its intents for the
+    next bar.
 
-    `scored` is indexed (ts, symbol) with p_up, close, atr and atr_rel (the model outputs and the
-    features the decision reads), and optionally size (the model's own sizing in [0, 1]).
+    Two ways to decide, one path: with `scored` (indexed (ts, symbol): p_up, close, atr,
+    atr_rel, optionally size, the model's own sizing), the engine's tail (`Engine.decide`) acts
+    on model outputs computed in batch; with `stream` (each ts's closed bars), the whole engine
+    (`Engine.on_bars`: streaming features, scorer, signals, risk) acts on the bars, as it does
+    live. A test holds the two equal, signal for signal and intent for intent, on real data.
     """
+    if (scored is None) == (stream is None):
+        raise ValueError("give the batch model outputs (scored) or the bars (stream), not both")
     n_bars, n_symbols = market.close.shape
     orders = Orders(n_bars, n_symbols)
     book = Book(n_bars, n_symbols)
     column = {s: j for j, s in enumerate(symbols)}
     ts_index = pd.DatetimeIndex(pd.to_datetime(market.ts, utc=True))
-    ordered = scored.sort_index(level="ts")
-    when = ordered.index.get_level_values("ts").as_unit("ns").asi8
-    names = np.asarray(ordered.index.get_level_values("symbol"))
-    values = {k: ordered[k].to_numpy(dtype=np.float64) for k in ("p_up", "close", "atr", "atr_rel")}
-    size = ordered["size"].to_numpy(dtype=np.float64) if "size" in ordered else None
-    bounds = (
-        np.searchsorted(when, market.ts, side="left"),
-        np.searchsorted(when, market.ts, side="right"),
-    )
+    batch = _batch_outputs(scored, market) if scored is not None else None
     reasons: Counter = Counter()
+    decisions: list[Decision] = []
     for t, ts in enumerate(ts_index):
         step_bar(t, market, orders, costs, book)
         working = book.working()
@@ -81,10 +88,37 @@ def replay(
             {s: float(book.weight[j]) for s, j in column.items()},
             {s: float(working[j]) for s, j in column.items() if not np.isnan(working[j])},
         )
-        a, b = bounds[0][t], bounds[1][t]
-        if a == b:
+        if batch is not None:
+            decision = batch(engine, t, ts)
+        else:
+            bars = stream.get(ts)
+            decision = engine.on_bars(bars)[0] if bars else None
+        if decision is None:
             continue
-        decision = engine.decide(
+        decisions.append(decision)
+        for intent in decision.intents:
+            reasons[intent.reason] += 1
+            if intent.side == "none" or intent.symbol not in column:
+                continue
+            _queue(orders, t, column[intent.symbol], intent)
+    return Replay(book, symbols, ts_index, reasons, decisions)
+
+
+def _batch_outputs(scored: pd.DataFrame, market: Market):
+    """decide(engine, t, ts): the engine's tail on the batch outputs of bar t (None if none)."""
+    ordered = scored.sort_index(level="ts")
+    when = ordered.index.get_level_values("ts").as_unit("ns").asi8
+    names = np.asarray(ordered.index.get_level_values("symbol"))
+    values = {k: ordered[k].to_numpy(dtype=np.float64) for k in ("p_up", "close", "atr", "atr_rel")}
+    size = ordered["size"].to_numpy(dtype=np.float64) if "size" in ordered else None
+    lower = np.searchsorted(when, market.ts, side="left")
+    upper = np.searchsorted(when, market.ts, side="right")
+
+    def decide(engine: Engine, t: int, ts: pd.Timestamp) -> Decision | None:
+        a, b = lower[t], upper[t]
+        if a == b:
+            return None
+        return engine.decide(
             ts,
             list(names[a:b]),
             values["p_up"][a:b],
@@ -93,20 +127,20 @@ def replay(
             values["atr_rel"][a:b],
             None if size is None else size[a:b],
         )
-        for intent in decision.intents:
-            reasons[intent.reason] += 1
-            if intent.side == "none" or intent.symbol not in column:
-                continue
-            j = column[intent.symbol]
-            orders.target[t, j] = intent.target_weight
-            orders.kind[t, j] = LIMIT if intent.order_type == "limit" else 0
-            orders.limit[t, j] = intent.limit_price if intent.limit_price is not None else np.nan
-            orders.stop[t, j] = intent.stop if intent.stop is not None else np.nan
-            orders.take[t, j] = intent.target if intent.target is not None else np.nan
-            orders.expiry[t, j] = (
-                intent.expires.value if intent.expires is not None else np.iinfo(np.int64).max
-            )
-            orders.slices[t, j] = intent.slices
-            if intent.good_till is not None:
-                orders.good_till[t, j] = intent.good_till.value
-    return Replay(book, symbols, ts_index, reasons)
+
+    return decide
+
+
+def _queue(orders: Orders, t: int, j: int, intent: OrderIntent) -> None:
+    """An intent decided at bar t's close, as the order that works from bar t + 1."""
+    orders.target[t, j] = intent.target_weight
+    orders.kind[t, j] = LIMIT if intent.order_type == "limit" else 0
+    orders.limit[t, j] = intent.limit_price if intent.limit_price is not None else np.nan
+    orders.stop[t, j] = intent.stop if intent.stop is not None else np.nan
+    orders.take[t, j] = intent.target if intent.target is not None else np.nan
+    orders.expiry[t, j] = (
+        intent.expires.value if intent.expires is not None else np.iinfo(np.int64).max
+    )
+    orders.slices[t, j] = intent.slices
+    if intent.good_till is not None:
+        orders.good_till[t, j] = intent.good_till.value
