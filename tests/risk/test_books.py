@@ -87,8 +87,8 @@ def test_funding_is_paid_by_the_position_held_through_the_settlement():
     ts, symbols = _grid(12, 1)
     rate = pd.Series([0.001], index=pd.DatetimeIndex(["2024-01-01 08:00"], tz="UTC"))
     grid = funding_by_bar({symbols[0]: rate}, ts, HOUR, symbols)
-    # decided at the close of the 06:00 bar (07:00), traded at 07:00, held through 08:00
-    assert grid.iloc[:, 0].to_dict()[pd.Timestamp("2024-01-01 06:00", tz="UTC")] == 0.001
+    # bars stamped at their close: decided at 07:00, traded at the next open, held through 08:00
+    assert grid.iloc[:, 0].to_dict()[pd.Timestamp("2024-01-01 07:00", tz="UTC")] == 0.001
     assert grid.to_numpy().sum() == pytest.approx(0.001)
     zero = pd.DataFrame(0.0, index=ts, columns=symbols)
     short = pd.DataFrame(-0.5, index=ts, columns=symbols)

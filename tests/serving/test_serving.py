@@ -273,3 +273,79 @@ def test_poller_pulls_closed_candles_like_posted_bars(finished_run, layout, batc
     for ts in sorted({b.ts for b in bars}):
         posted.ingest([b for b in bars if b.ts == ts])
     assert polled.latest.signals == posted.latest.signals
+
+
+def test_inputs_stay_fresh_while_serving_and_a_stale_channel_shows_on_health(
+    finished_run, layout, batch, warm
+):
+    """A server running across a funding time and a Fear & Greed publication serves the new
+    values (polled from local replays of Binance and alternative.me with advancing clocks), and
+    /health names a channel whose source stopped as stale."""
+    from edgecraft.data.download import Downloader, RetryPolicy, make_exchange
+    from edgecraft.data.providers.fear_greed import FearGreedClient
+    from edgecraft.data.providers.http import Backoff, JsonClient
+    from edgecraft.live.inputs import InputPoller, service_feeds
+    from edgecraft.serving.app import BarIn
+    from tests.replay_binance import BinanceReplay
+    from tests.replay_providers import ProviderReplay
+
+    config, prepared = batch
+    cutoff = pd.Timestamp(CUTOFF, tz="UTC")
+    service = _service(finished_run, layout, warm_state=warm)
+    stream = service.engine.features
+    # the data folder as a server started just before the cutoff has it: history up to then
+    funding = {s: layout.load_funding(s) for s in stream.funding}
+    for s, series in funding.items():
+        stream.funding[s] = config.features.funding_cursor(series[series.index < cutoff])
+    fng = layout.load_fear_greed()
+    stream.fear_greed = config.features.fear_greed_cursor(fng[fng.index < cutoff])
+    clock = {"binance": cutoff + pd.Timedelta("30min"), "alternative": cutoff}
+    clock["now"] = clock["binance"]
+
+    def fear_greed(query, headers):
+        days = fng[fng.index <= clock["alternative"]].iloc[-int(query.get("limit", 10)) :]
+        rows = [
+            {"value": str(int(v)), "timestamp": str(int(t.timestamp()))} for t, v in days.items()
+        ]
+        return 200, {"name": "Fear and Greed Index", "data": rows[::-1]}
+
+    frames = {
+        s.replace("/", ""): pd.DataFrame({"timestamp": f.index, "funding_rate": f.to_numpy()})
+        for s, f in funding.items()
+    }
+    replays = (BinanceReplay({}, frames, clock["binance"]), ProviderReplay({"/fng/": fear_greed}))
+    with replays[0] as binance, replays[1] as alternative:
+        downloader = Downloader(
+            make_exchange("binance", api_base=binance.url),
+            None,
+            policy=RetryPolicy(attempts=2),
+            now=lambda: clock["now"],
+        )
+        client = FearGreedClient(client=JsonClient(alternative.url, backoff=Backoff(attempts=1)))
+        poller = InputPoller(service_feeds(service, downloader, client), lambda: clock["now"])
+        service.inputs = poller
+        added = poller.poll_once()
+        # the 00:00 funding time and the day's index, both published after the data folder ends
+        assert added == {"fear_greed": 1, **{f"funding:{s}": 1 for s in funding}}, added
+        health = TestClient(create_app(service)).get("/health").json()["channels"]
+        assert set(health) == set(added) and not any(c["stale"] for c in health.values())
+        # the next bar (01:00) reads the new values exactly as the batch feature row does
+        bars = [BarIn(**b).record() for b in _bars_after(prepared, CUTOFF, 1)]
+        service.ingest(bars)
+        columns = config.features.build().columns
+        polled = [i for i, c in enumerate(columns) if "funding" in c or "fng" in c]
+        assert polled
+        for bar in bars:
+            live = np.array(service.latest.vectors[bar.symbol])[polled]
+            expected = prepared.X.loc[(bar.ts, bar.symbol)].to_numpy()[polled]
+            np.testing.assert_allclose(live, expected, rtol=1e-9)
+            assert (
+                stream.funding[bar.symbol].asof(int(bar.ts.value))[0] == funding[bar.symbol][cutoff]
+            )
+        # three days on, Binance still answering and alternative.me frozen: F&G is stale
+        clock["now"] = binance.now = clock["binance"] = cutoff + pd.Timedelta("74h")
+        assert poller.poll_once()["fear_greed"] == 0
+        health = TestClient(create_app(service)).get("/health").json()["channels"]
+        assert health["fear_greed"]["stale"] is True, health["fear_greed"]
+        assert health["fear_greed"]["age_s"] > health["fear_greed"]["max_age_s"]
+        assert not any(health[f"funding:{s}"]["stale"] for s in funding), health

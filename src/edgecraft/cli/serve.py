@@ -28,6 +28,14 @@ def serve(
     warmup_bars: Annotated[int, typer.Option(help="Bars replayed from --data at start.")] = 0,
     poll: Annotated[float, typer.Option(help="Seconds between CCXT polls (0: off).")] = 0.0,
     exchange: Annotated[str, typer.Option(help="CCXT exchange id for --poll.")] = "binance",
+    poll_inputs: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between polls of the run's funding (CCXT) and Fear & Greed "
+            "(alternative.me) inputs, reported on /health (0: off; the data folder's history "
+            "only, which goes stale)."
+        ),
+    ] = 0.0,
     feast: Annotated[
         Path | None, typer.Option(help="Feast repository for GET /features (online store).")
     ] = None,
@@ -55,6 +63,7 @@ def serve(
     except (DataError, ConfigError, ValueError) as exc:
         raise fail(exc) from exc
     stop = start_poller(service, exchange, poll) if poll > 0 else None
+    inputs = _start_inputs(service, exchange, poll_inputs) if poll_inputs > 0 else None
     try:
         online = None
         if feast is not None:
@@ -69,8 +78,19 @@ def serve(
             log_level="warning",
         )
     finally:
-        if stop is not None:
-            stop.set()
+        for event in (stop, inputs):
+            if event is not None:
+                event.set()
+
+
+def _start_inputs(service, exchange: str, interval_s: float):
+    """Keep the run's funding and Fear & Greed inputs fresh in a background thread."""
+    from edgecraft.data.download import Downloader, make_exchange
+    from edgecraft.data.providers.fear_greed import FearGreedClient
+    from edgecraft.live.inputs import InputPoller, service_feeds, start_inputs
+
+    feeds = service_feeds(service, Downloader(make_exchange(exchange), None), FearGreedClient())
+    return start_inputs(service, InputPoller(feeds), interval_s)
 
 
 def _resolve_run(run_dir: Path | None, model: str | None, tracking_uri: str | None) -> Path:

@@ -164,27 +164,11 @@ class Downloader:
         path = self.store.funding_path(symbol)
         last = self.store.last_time(path)
         start = since if last is None else last + pd.Timedelta("1min")
-        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
         added = 0
         while start <= self.now():
-            since_ms = int(start.value // 1_000_000)
-            rows = with_retries(
-                lambda since_ms=since_ms: self.exchange.fetch_funding_rate_history(
-                    perp, since=since_ms, limit=self.page_limit
-                ),
-                self.policy,
-                self.sleep,
-            )
-            if not rows:
+            page = self.fetch_funding(symbol, start)
+            if page.empty:
                 break
-            page = pd.DataFrame(
-                {
-                    "timestamp": pd.to_datetime(
-                        [r["timestamp"] for r in rows], unit="ms", utc=True
-                    ).round("min"),
-                    "funding_rate": [float(r["fundingRate"]) for r in rows],
-                }
-            )
             page = page[page["timestamp"] >= start]
             if page.empty:
                 break
@@ -192,6 +176,28 @@ class Downloader:
             added += result.added
             start = page["timestamp"].iloc[-1] + pd.Timedelta("1min")
         return added
+
+    def fetch_funding(self, symbol: str, since: pd.Timestamp) -> pd.DataFrame:
+        """One page of `symbol`'s perpetual funding rates from `since` on (timestamp rounded to
+        the minute, funding_rate)."""
+        self._load_markets()
+        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
+        since_ms = int(since.value // 1_000_000)
+        rows = with_retries(
+            lambda: self.exchange.fetch_funding_rate_history(
+                perp, since=since_ms, limit=self.page_limit
+            ),
+            self.policy,
+            self.sleep,
+        )
+        return pd.DataFrame(
+            {
+                "timestamp": pd.to_datetime(
+                    [r["timestamp"] for r in rows], unit="ms", utc=True
+                ).round("min"),
+                "funding_rate": [float(r["fundingRate"]) for r in rows],
+            }
+        )
 
     def open_interest(self, symbol: str, since: pd.Timestamp, period: str = "1h") -> int:
         """Download the perpetual's open-interest history (Binance keeps about 30 days) into the

@@ -75,12 +75,27 @@ class EventCursor:
             self._values = series.to_numpy(dtype=np.float64).tolist()
 
     def append(self, time_ns: int, value: float) -> None:
-        """Add a publication stamped `time_ns` (before the lag); times must increase."""
+        """Add a publication stamped `time_ns` (before the lag); times must increase. The value
+        goes in before its time, so a reader on another thread never sees a time without one."""
         known = time_ns + self.lag_ns
         if self._times and known <= self._times[-1]:
             raise ValueError(f"event times must increase: {known} after {self._times[-1]}")
-        self._times.append(known)
         self._values.append(float(value))
+        self._times.append(known)
+
+    @property
+    def last_stamp_ns(self) -> int | None:
+        """The stamp (before the lag) of the newest event, or None."""
+        return self._times[-1] - self.lag_ns if self._times else None
+
+    def age_s(self, now_ns: int) -> float | None:
+        """Seconds since the newest event became known (None: no event yet)."""
+        return (now_ns - self._times[-1]) / NS_PER_S if self._times else None
+
+    def stale(self, now_ns: int) -> bool:
+        """Whether the features would read this channel as missing now (past its max age)."""
+        value, _ = self.asof(now_ns)
+        return bool(np.isnan(value))
 
     def asof(self, ts_ns: int) -> tuple[float, float]:
         """Return (value, known time in seconds) of the latest event known at `ts_ns`, or NaNs."""

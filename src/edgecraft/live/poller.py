@@ -45,15 +45,18 @@ class Poller:
             start = pd.Timestamp(last, tz="UTC") if last > 0 else (self.first or now - 500 * step)
             page = self.downloader.fetch_klines(config.market, timeframe, symbol, start)
             page = page[page["timestamp"] + step <= now]  # closed bars only
+            # the taker-buy volume the flow features read (NaN where the exchange gives none)
+            taker = page.get("taker_buy_volume", pd.Series(float("nan"), index=page.index))
             rows += [
-                Bar(t + step, symbol, o, h, lo, c, v)
-                for t, o, h, lo, c, v in zip(
+                Bar(t + step, symbol, o, h, lo, c, v, float(b))
+                for t, o, h, lo, c, v, b in zip(
                     page["timestamp"],
                     page["open"],
                     page["high"],
                     page["low"],
                     page["close"],
                     page["volume"],
+                    taker,
                     strict=True,
                 )
             ]

@@ -76,6 +76,7 @@ class LiveService:
         self.version = -1
         self.redis = RedisState(redis_url, f"edgecraft:{self.run_id}")
         self.listeners: list[Callable[[dict], None]] = []
+        self.inputs = None  # an InputPoller keeping funding / Fear & Greed fresh (live/inputs.py)
         self.resume()
 
     # state -------------------------------------------------------------------------------
@@ -251,6 +252,8 @@ class LiveService:
             "state": "shared" if self.redis.status == "up" else "in-process",
             "version": self.version,
             "symbols": sorted(self.latest.signals),
+            # each polled input channel: its newest event, age, max age and whether it is stale
+            "channels": self.inputs.health() if self.inputs is not None else {},
         }
 
 

@@ -115,16 +115,16 @@ def funding_by_bar(
     bar: pd.Timedelta,
     symbols: list[str],
 ) -> pd.DataFrame:
-    """Funding rates on the bar grid (index ts of bar opens, one column per symbol): a settlement
-    at T is charged to the weight decided at the close of the bar that opened two bars before
-    the first bar opening at or after T, i.e. the weight traded at the next open and held
-    through T."""
+    """Funding rates on the bar grid (index: bar close times, one column per symbol): a
+    settlement at T is charged to the row whose weight is held through it, the one decided at
+    the last close before T (traded at the next open, held until the next close at or after T),
+    as the simulator charges it."""
     out = pd.DataFrame(0.0, index=index, columns=symbols)
     for symbol in symbols:
         series = rates.get(symbol)
         if series is None or series.empty:
             continue
-        when = pd.DatetimeIndex(series.index).ceil(bar) - 2 * bar
+        when = pd.DatetimeIndex(series.index).ceil(bar) - bar
         per_bar = pd.Series(series.to_numpy(np.float64), index=when).groupby(level=0).sum()
         out[symbol] = per_bar.reindex(index).fillna(0.0).to_numpy()
     return out
