@@ -146,18 +146,9 @@ def headline(
         "dsr",
         "profit_factor_close_fill",
     )
+    from edgecraft.research.report import BOOK_SHOWN
+
     trading_keys = ("profit_factor", "sharpe", "calmar", "max_drawdown")
-    book_keys = (
-        "profit_factor",
-        "profit_factor_gross",
-        "sharpe",
-        "calmar",
-        "max_drawdown",
-        "turnover_per_bar",
-        "cost_drag_annual",
-        "funding_annual",
-        "dsr",
-    )
     signal_rows, trading_rows, book_rows, overfitting_rows, reports = [], [], [], [], []
     for folder in runs:
         try:
@@ -167,7 +158,7 @@ def headline(
         for horizon, m in metrics["horizons"].items():
             signal_rows.append([folder.name, horizon, *(_cell(m.get(k)) for k in signal_keys)])
             for name, b in m.get("books", {}).items():
-                cells = [_cell(b.get(k)) for k in book_keys]
+                cells = [_cell(b.get(k)) for k in BOOK_SHOWN]
                 book_rows.append([folder.name, horizon, name, *cells])
             for name, b in m.get("cpcv", {}).get("books", {}).items():
                 overfitting_rows.append(
@@ -209,8 +200,7 @@ def headline(
         _table(
             "books (out of sample, next-open fills, net of fees, spread, impact and funding; "
             "signal_meta_rows: the primary alone on the meta book's rows)",
-            ["run", "horizon", "book", "PF net", "PF gross", "Sharpe net", "Calmar", "max DD"]
-            + ["turnover/bar", "cost drag/yr", "funding/yr", "DSR"],
+            ["run", "horizon", "book", *BOOK_SHOWN],
             book_rows,
         )
     if overfitting_rows:
