@@ -1,8 +1,9 @@
 """Benchmark: live decision latency through ONNX Runtime vs the training libraries, and over HTTP.
 
 Run: .venv/bin/python benchmarks/bench_serving.py [--run RUN_DIR]
-Without --run it first trains a small run (BTC, ETH, SOL; 2022-2024) into a temporary folder.
-In-process: one `Engine.on_bars` per bar close (3 symbols: streaming feature update, model,
+Without --run it first trains a small run (BTC, ETH, SOL; 2022-2024) into a temporary folder; with
+--run (e.g. the default run of `make run`, 17 pairs) it serves that run's pairs.
+In-process: one `Engine.on_bars` per bar close (every symbol: streaming feature update, model,
 calibration, signal rule, risk manager), p50/p99, with the ONNX Runtime scorer and with the
 LightGBM scorer it was exported from, in the same run. HTTP: `POST /bars` on loopback at a fixed
 200 requests/s for 30 s against uvicorn with state shared in Redis (127.0.0.1:6379).
@@ -53,8 +54,8 @@ def small_run(out: Path) -> Path:
     return run_experiment(config, None, out)
 
 
-def later_bars(layout: DataLayout, hours: int) -> dict[pd.Timestamp, list]:
-    bars = layout.load_bars("spot", "1h", SYMBOLS)
+def later_bars(layout: DataLayout, hours: int, symbols: list[str]) -> dict[pd.Timestamp, list]:
+    bars = layout.load_bars("spot", "1h", symbols)
     ts = bars.index.get_level_values("ts")
     part = bars[
         (ts > pd.Timestamp(CUTOFF, tz="UTC"))
@@ -75,7 +76,7 @@ def in_process(run: Path, layout: DataLayout, hours: int) -> dict[str, np.ndarra
             service.engine.scorer = joblib.load(run / "models" / f"model_{horizon}.joblib")
         service.warm_up(layout, since="2023-06-01", until=CUTOFF)
         samples = []
-        for bars in later_bars(layout, hours).values():
+        for bars in later_bars(layout, hours, service.config.symbols).values():
             start = time.perf_counter()
             service.engine.on_bars(bars)
             samples.append(time.perf_counter() - start)
@@ -96,7 +97,7 @@ def over_http(run: Path, layout: DataLayout, rate: float, seconds: float) -> tup
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    groups = list(later_bars(layout, int(rate * seconds) + 10).values())
+    groups = list(later_bars(layout, int(rate * seconds) + 10, service.config.symbols).values())
     latencies, errors = [], 0
     headers = {
         "Authorization": f"Bearer {os.environ['EDGECRAFT_TOKEN']}",
@@ -148,8 +149,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run or small_run(Path(tmp))
         timings = in_process(run, layout, 2000)
+        symbols = load_run_config(run / "config.yaml").symbols
         print(
-            f"in-process Engine.on_bars, one bar close of {len(SYMBOLS)} symbols "
+            f"in-process Engine.on_bars, one bar close of {len(symbols)} symbols "
             f"(features + model + calibration + signal + risk), {len(timings['lightgbm'])} closes:"
         )
         for name, ms in timings.items():

@@ -53,3 +53,28 @@ def test_calibrator_is_monotone_bounded_and_calibrated(method):
     assert ((p >= 0) & (p <= 1)).all() and (np.diff(p) >= -1e-12).all()
     assert calibrator.predict(np.array([0.0]))[0] == pytest.approx(0.5, abs=0.05)
     assert calibrator.predict(np.array([1.0]))[0] == pytest.approx(1 / (1 + np.exp(-2)), abs=0.05)
+
+
+def test_a_failed_onnx_parity_check_fails_the_run_with_a_clear_message(tmp_path, monkeypatch):
+    from edgecraft.models.gbdt import LightGBMClassifier
+    from edgecraft.research.artifacts import save_run
+    from edgecraft.research.config import RunConfig
+    from edgecraft.signals import onnx_scorer
+    from edgecraft.signals.scorer import Scorer
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
+    y = (X["a"] + rng.normal(size=3000) > 0).astype(int)
+    model = LightGBMClassifier(n_estimators=20, min_child_samples=50).fit(X, y)
+    raw = model.predict_proba(X)[:, 1] - model.predict_proba(X)[:, 0]
+    scorer = Scorer(model, Calibrator("sigmoid").fit(raw, y.to_numpy()), list(X.columns), "24h")
+    config = RunConfig()
+    features = config.features.build()
+    held_out = pd.DataFrame(rng.normal(size=(500, 4)), columns=list("abcd"))
+    save_run(tmp_path / "ok", config, features, {"24h": scorer}, {"files": {}}, {"24h": held_out})
+    assert (tmp_path / "ok" / "models" / "model_24h.onnx").exists()
+    monkeypatch.setattr(onnx_scorer, "PARITY", 0.0)  # float32 rounding now counts as a miss
+    with pytest.raises(onnx_scorer.ParityError, match="differs from the trained model"):
+        save_run(
+            tmp_path / "bad", config, features, {"24h": scorer}, {"files": {}}, {"24h": held_out}
+        )

@@ -15,7 +15,7 @@ import yaml
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.features.featureset import FeatureSet
 from edgecraft.research.config import RunConfig
-from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, export_scorer
+from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, ParityError, export_scorer
 from edgecraft.signals.scorer import Scorer
 
 CHECKSUMS = "checksums.json"
@@ -63,11 +63,14 @@ def save_run(
     features: FeatureSet,
     models: dict[str, Scorer],
     data_fingerprint: dict[str, Any],
-    sample: pd.DataFrame | None = None,
+    samples: dict[str, pd.DataFrame] | None = None,
     coverage: dict | None = None,
 ) -> None:
     """Write config, feature spec, models and fingerprint (metrics and report come later).
-    `coverage`: per external channel, the span its data covers and what NaN means outside it."""
+    `samples`: per horizon, real feature rows its final model did not train on, for the ONNX
+    parity check (a failed check raises `ParityError`; a model with no exporter is recorded in
+    `onnx_export.json` and serving refuses it). `coverage`: per external channel, the span its
+    data covers and what NaN means outside it."""
     (folder / "models").mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(
         yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
@@ -97,11 +100,13 @@ def save_run(
             folder / "models" / f"model_{horizon}.json",
             {"columns": fitted.columns, "horizon": horizon},
         )
-        if sample is None:
+        if samples is None or horizon not in samples:
             continue
         try:
-            graph = export_scorer(fitted, sample)
-        except (ExportError, TypeError) as exc:  # the run stands; serving will refuse this model
+            graph = export_scorer(fitted, samples[horizon])
+        except ParityError:
+            raise  # a deployable form that says other things than the model: fail the run
+        except (ExportError, TypeError) as exc:  # no exporter: the run stands, serving refuses
             exports[horizon] = f"failed: {exc}"
             continue
         (folder / "models" / f"model_{horizon}.onnx").write_bytes(graph)

@@ -33,6 +33,7 @@ from edgecraft.research.run import (
     component_metrics,
     evaluate_horizon,
     funding_grid,
+    held_out_rows,
     hold_and_cost,
     prepare,
     run_overfitting,
@@ -139,6 +140,7 @@ def run_experiment(
     config = config.model_copy(update={"symbols": prepared.symbols})
     results, metrics, models = {}, {}, {}
     daily: dict[str, pd.Series] = {}  # every horizon and book's daily net returns, for the PBO
+    samples: dict[str, pd.DataFrame] = {}  # rows each final model did not train on (ONNX parity)
     for horizon in config.label.horizons:
         labels = make_labels(config, prepared.bars, prepared.X, horizon)
         fitter = make_fitter(config, prepared.bars, prepared.X, labels, horizon)
@@ -173,8 +175,8 @@ def run_experiment(
             )
         _step(progress, f"final model {horizon} (all rows)")
         models[horizon] = train_final(config, prepared.X, labels, fitter)
+        samples[horizon] = held_out_rows(config, prepared.X, labels)
         log.info("horizon=%s rank_ic=%s", horizon, metrics[horizon]["rank_ic"])
-    sample = prepared.X.iloc[-2000:]  # real feature rows for the ONNX parity check
     _step(progress, "ONNX export and parity check")
     save_run(
         folder,
@@ -182,7 +184,7 @@ def run_experiment(
         config.features.build(),
         models,
         fingerprint(prepared.files, prepared.bars),
-        sample,
+        samples,
         prepared.coverage,
     )
     _step(progress, "trading backtest and report")

@@ -314,6 +314,16 @@ def component_metrics(
     return out
 
 
+def held_out_rows(
+    config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, rows: int = 2000
+) -> pd.DataFrame:
+    """Up to `rows` of the newest feature rows the final model never trains on (no label known
+    yet at the end of the data, or too few features in the warm-up): the ONNX parity check runs
+    on these, not on the model's own training rows."""
+    unused = np.setdiff1d(np.arange(len(X)), usable_rows(config, X, labels))
+    return X.iloc[unused[-rows:]]
+
+
 def train_final(
     config: RunConfig, X: pd.DataFrame, labels: pd.DataFrame, fitter: Fitter
 ) -> Scorer | EnsembleScorer:

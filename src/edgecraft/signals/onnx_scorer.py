@@ -17,6 +17,10 @@ PARITY = 1e-5  # the largest output difference an export may show, or it fails
 
 
 class ExportError(ValueError):
+    """The model cannot be exported to one ONNX graph (no exporter for its kind)."""
+
+
+class ParityError(ExportError):
     """The exported graph does not reproduce the trained model closely enough."""
 
 
@@ -44,7 +48,7 @@ def export_scorer(scorer: Scorer, sample: pd.DataFrame) -> bytes:
         np.max(np.abs(p_up - expected["p_up"].to_numpy()), initial=0.0),
     )
     if not worst <= PARITY:
-        raise ExportError(
+        raise ParityError(
             f"ONNX export of the {scorer.horizon} model differs from the trained "
             f"model by {worst:.2e} on {len(sample)} real rows (limit {PARITY})"
         )
