@@ -313,7 +313,19 @@ def test_inputs_stay_fresh_while_serving_and_a_stale_channel_shows_on_health(
         s.replace("/", ""): pd.DataFrame({"timestamp": f.index, "funding_rate": f.to_numpy()})
         for s, f in funding.items()
     }
-    replays = (BinanceReplay({}, frames, clock["binance"]), ProviderReplay({"/fng/": fear_greed}))
+    klines = {}  # the markets the exchange lists (its exchangeInfo)
+    for symbol in funding:
+        one = prepared.bars.xs(symbol, level="symbol")
+        klines[symbol.replace("/", "")] = pd.DataFrame(
+            {
+                "timestamp": one.index - pd.Timedelta("1h"),
+                **{k: one[k].to_numpy() for k in ("open", "high", "low", "close", "volume")},
+            }
+        )
+    replays = (
+        BinanceReplay(klines, frames, clock["binance"]),
+        ProviderReplay({"/fng/": fear_greed}),
+    )
     with replays[0] as binance, replays[1] as alternative:
         downloader = Downloader(
             make_exchange("binance", api_base=binance.url),
@@ -325,6 +337,7 @@ def test_inputs_stay_fresh_while_serving_and_a_stale_channel_shows_on_health(
         poller = InputPoller(service_feeds(service, downloader, client), lambda: clock["now"])
         service.inputs = poller
         added = poller.poll_once()
+        assert not any(c["error"] for c in poller.health().values()), poller.health()
         # the 00:00 funding time and the day's index, both published after the data folder ends
         assert added == {"fear_greed": 1, **{f"funding:{s}": 1 for s in funding}}, added
         health = TestClient(create_app(service)).get("/health").json()["channels"]
