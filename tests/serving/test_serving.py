@@ -362,3 +362,74 @@ def test_inputs_stay_fresh_while_serving_and_a_stale_channel_shows_on_health(
         assert health["fear_greed"]["stale"] is True, health["fear_greed"]
         assert health["fear_greed"]["age_s"] > health["fear_greed"]["max_age_s"]
         assert not any(health[f"funding:{s}"]["stale"] for s in funding), health
+
+
+def test_a_paper_book_served_over_http_decides_as_the_backtest_does(
+    finished_run, layout, batch, warm
+):
+    """Bars posted one close at a time to a paper-trading server give the signals and risk
+    decisions of the backtest's replay over the same bars (whose batch twin is `edgecraft
+    backtest`, held equal in tests/engine/test_engine_replay.py), and the same book."""
+    from edgecraft.backtest.replay import market_grid, replay
+    from edgecraft.research.trading import costs_of
+    from edgecraft.risk.config import RiskConfig
+    from edgecraft.risk.manager import PortfolioState
+    from edgecraft.serving.app import BarIn
+
+    config, prepared = batch
+    # a risk manager that trades often, with resting limits and sliced orders, so the fills
+    # that feed it back matter
+    active = RiskConfig(
+        min_confidence=0.5, min_edge_to_cost=0.0, market_confidence=0.56, slice_above=0.03
+    )
+    service = _service(finished_run, layout, warm_state=warm)
+    service.engine.risk.config = active
+    service.start_paper()
+    client = TestClient(create_app(service))
+    posted = _bars_after(prepared, CUTOFF, 24 * 10)
+    for ts in sorted({b["ts"] for b in posted}):
+        response = client.post(
+            "/bars", json={"bars": [b for b in posted if b["ts"] == ts]}, headers=AUTH
+        )
+        assert response.status_code == 200, response.text
+    served = {
+        (r["ts"], symbol): r for symbol, records in service.recent_signals.items() for r in records
+    }
+
+    twin = _service(finished_run, layout, warm_state=warm)  # the same warm features, no book
+    twin.engine.risk.config = active
+    twin.engine.risk.state = PortfolioState()
+    bars = [BarIn(**b).record() for b in posted]
+    stream: dict[pd.Timestamp, list] = {}
+    for bar in bars:
+        stream.setdefault(bar.ts, []).append(bar)
+    ts = prepared.bars.index.get_level_values("ts")
+    window = prepared.bars[(ts > pd.Timestamp(CUTOFF, tz="UTC")) & (ts <= bars[-1].ts)]
+    symbols = service.broker.symbols
+    market = market_grid(window, symbols, twin.funding)
+    backtest = replay(twin.engine, market, symbols, None, costs_of(config), stream)
+
+    compared = orders = 0
+    kinds = set()
+    for decision in backtest.decisions:
+        intents = {i.symbol: i for i in decision.intents}
+        for signal in decision.signals:
+            record = served[(signal.ts.isoformat(), signal.symbol)]
+            assert record["direction"] == int(signal.direction)
+            assert record["confidence"] == pytest.approx(signal.confidence, abs=1e-9)
+            intent, live = intents[signal.symbol], record["decision"]
+            assert (live["side"], live["order_type"], live["slices"], live["reason"]) == (
+                intent.side,
+                intent.order_type,
+                intent.slices,
+                intent.reason,
+            )
+            assert live["target_weight"] == pytest.approx(intent.target_weight, abs=1e-12)
+            compared += 1
+            orders += intent.side != "none"
+            kinds.add((intent.order_type, intent.slices > 1))
+    assert compared == len(bars) and orders > 50, (compared, orders)
+    assert {("limit", True), ("market", True), ("limit", False)} <= kinds  # GTC limits, slices
+    assert service.broker.equity == pytest.approx(float(backtest.book.equity[0]), rel=1e-12)
+    health = client.get("/health").json()["paper"]
+    assert health["equity"] == pytest.approx(service.broker.equity)

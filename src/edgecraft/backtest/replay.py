@@ -100,7 +100,7 @@ def replay(
             reasons[intent.reason] += 1
             if intent.side == "none" or intent.symbol not in column:
                 continue
-            _queue(orders, t, column[intent.symbol], intent)
+            queue_intent(orders, t, column[intent.symbol], intent)
     return Replay(book, symbols, ts_index, reasons, decisions)
 
 
@@ -131,7 +131,7 @@ def _batch_outputs(scored: pd.DataFrame, market: Market):
     return decide
 
 
-def _queue(orders: Orders, t: int, j: int, intent: OrderIntent) -> None:
+def queue_intent(orders: Orders, t: int, j: int, intent: OrderIntent) -> None:
     """An intent decided at bar t's close, as the order that works from bar t + 1."""
     orders.target[t, j] = intent.target_weight
     orders.kind[t, j] = LIMIT if intent.order_type == "limit" else 0

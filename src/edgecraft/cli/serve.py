@@ -26,6 +26,13 @@ def serve(
     ] = None,
     data: DataOption = None,
     warmup_bars: Annotated[int, typer.Option(help="Bars replayed from --data at start.")] = 0,
+    paper: Annotated[
+        bool,
+        typer.Option(
+            help="Fill the risk manager's orders with the backtest's simulator as bars arrive "
+            "(a paper book, reported on /health): the decisions `edgecraft backtest` makes."
+        ),
+    ] = False,
     poll: Annotated[float, typer.Option(help="Seconds between CCXT polls (0: off).")] = 0.0,
     exchange: Annotated[str, typer.Option(help="CCXT exchange id for --poll.")] = "binance",
     poll_inputs: Annotated[
@@ -59,7 +66,7 @@ def serve(
 
     try:
         run_dir = _resolve_run(run_dir, model, tracking_uri)
-        service = open_service(run_dir, redis_url, data, warmup_bars)
+        service = open_service(run_dir, redis_url, data, warmup_bars, paper)
     except (DataError, ConfigError, ValueError) as exc:
         raise fail(exc) from exc
     stop = start_poller(service, exchange, poll) if poll > 0 else None

@@ -12,11 +12,13 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from edgecraft.backtest.paper import PaperBroker
 from edgecraft.core.contracts import Bar
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.bars import iter_bars
@@ -27,7 +29,8 @@ from edgecraft.engine.engine import Decision, Engine
 from edgecraft.features.builder import external_series
 from edgecraft.live.state import Latest, RedisState, RejectedBarError
 from edgecraft.research.artifacts import load_onnx_scorer, verify
-from edgecraft.research.trading import build_engine, trade_horizon
+from edgecraft.research.trading import build_engine, costs_of, trade_horizon
+from edgecraft.risk.manager import PortfolioState
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,9 @@ class LiveService:
         threads: int = 1,
     ) -> None:
         """`layout`: the data folder whose funding, Fear & Greed and channel series the features
-        read (the same external inputs the run trained on); without it those features are NaN."""
+        read (the same external inputs the run trained on); without it those features are NaN.
+        `start_paper` (after any warm-up) fills the risk manager's orders with the backtest's
+        simulator as bars arrive, so the served decisions are the backtest's."""
         self.config = verify(run)  # refuses a run whose files changed
         self.run = run
         self.run_id = run.name
@@ -70,6 +75,8 @@ class LiveService:
                 for symbol in known
             }
         self.engine: Engine = build_engine(self.config, self.scorer, funding, fear_greed, channels)
+        self.funding = funding
+        self.broker: PaperBroker | None = None
         self.symbols = set(self.config.symbols) or None  # None: any symbol the run knows
         self.step_ns = timeframe_seconds(self.config.features.base_timeframe) * 1_000_000_000
         self.latest = Latest()
@@ -80,17 +87,27 @@ class LiveService:
         self.resume()
 
     # state -------------------------------------------------------------------------------
+    def start_paper(self) -> None:
+        """Start a paper book now: flat, equity 1, the risk manager's state fresh (decisions made
+        while warming up assumed fills that never happened)."""
+        symbols = sorted(set(self.config.symbols) | set(self.config.features.references))
+        self.broker = PaperBroker(symbols, costs_of(self.config), self.funding)
+        self.engine.risk.state = PortfolioState()
+
     def snapshot(self) -> dict:
         return {
             "features": self.engine.features.snapshot(),
             "risk": self.engine.risk.state,
             "latest": {"signals": self.latest.signals, "vectors": self.latest.vectors},
+            "broker": self.broker,
         }
 
     def restore(self, state: dict) -> None:
         self.engine.features.restore(state["features"])
         self.engine.risk.state = state["risk"]
         self.latest = Latest(**state["latest"])
+        if state.get("broker") is not None:
+            self.broker = state["broker"]
 
     def resume(self) -> None:
         """Take Redis's state when it is newer than ours (another worker, or a restart)."""
@@ -189,7 +206,7 @@ class LiveService:
                     self.restore(state)
                     self.version = remote
             self.check(bars)
-            decisions = self.engine.on_bars(bars)
+            decisions = self._decide(bars)
             for bar in bars:
                 self.recent_bars.setdefault(bar.symbol, deque(maxlen=RECENT_BARS)).append(
                     (bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume)
@@ -205,6 +222,22 @@ class LiveService:
         finally:
             if token is not None and not committed:
                 self.redis.release(token)
+
+    def _decide(self, bars: list[Bar]) -> list[Decision]:
+        """The engine's decisions; with a paper book, each bar close first executes the orders
+        of the one before and tells the risk manager the fills, as the backtest does."""
+        if self.broker is None:
+            return self.engine.on_bars(bars)
+        decisions = []
+        for ts, group in groupby(sorted(bars, key=lambda b: b.ts), key=lambda b: b.ts):
+            group = list(group)
+            broker = self.broker
+            broker.on_bars(ts, group)
+            self.engine.risk.on_fills(ts, broker.equity, broker.weights(), broker.working())
+            for decision in self.engine.on_bars(group):
+                broker.queue(decision.intents)
+                decisions.append(decision)
+        return decisions
 
     def _remember(self, decision: Decision, publish: bool) -> None:
         intents = {i.symbol: i for i in decision.intents}
@@ -254,15 +287,26 @@ class LiveService:
             "symbols": sorted(self.latest.signals),
             # each polled input channel: its newest event, age, max age and whether it is stale
             "channels": self.inputs.health() if self.inputs is not None else {},
+            "paper": None
+            if self.broker is None
+            else {"equity": self.broker.equity, "weights": self.broker.weights()},
         }
 
 
 def open_service(
-    run: Path, redis_url: str | None, data: Path | None = None, warmup_bars: int = 0
+    run: Path,
+    redis_url: str | None,
+    data: Path | None = None,
+    warmup_bars: int = 0,
+    paper: bool = False,
 ) -> LiveService:
-    """A LiveService for `run`, warmed up on the last `warmup_bars` bars of `data` if asked."""
+    """A LiveService for `run`, warmed up on the last `warmup_bars` bars of `data` if asked;
+    `paper`: then a paper book starts (unless Redis already holds this run's)."""
     layout = DataLayout(data or default_data_dir())
     service = LiveService(run, redis_url, layout)
-    if warmup_bars and service.version < 0:  # Redis had no state for this run
+    fresh = service.version < 0  # Redis had no state for this run
+    if warmup_bars and fresh:
         service.warm_up(layout, bars=warmup_bars)
+    if paper and service.broker is None:
+        service.start_paper()
     return service
