@@ -145,3 +145,27 @@ def test_cli_download_fills_a_data_folder_that_features_can_read(tmp_path, real_
     assert result.exit_code == 0, result.output
     assert f"BTC/USDT: {len(klines)} new 1h bar(s), {len(funding)} funding rate(s)" in result.output
     assert DataLayout(tmp_path).load_bars("spot", "1h").shape[0] == 2 * len(klines)
+
+
+def test_a_live_open_interest_feed_appends_the_newest_snapshots_as_the_clock_moves(real_klines):
+    from edgecraft.features.inputs import EventCursor
+    from edgecraft.live.inputs import InputPoller, open_interest_feed
+
+    klines, funding = real_klines
+    clock = {"now": pd.Timestamp("2024-03-20", tz="UTC")}
+    served = np.log(klines.set_index("timestamp")["volume"].cumsum())
+    known = served[served.index <= clock["now"] - pd.Timedelta("6h")]
+    cursor = EventCursor(known, max_age=pd.Timedelta("3h"))
+    with BinanceReplay({"BTCUSDT": klines}, {"BTCUSDT": funding}, clock["now"]) as server:
+        downloader, _ = _downloader(server, None, clock["now"])
+        poller = InputPoller(
+            [open_interest_feed(downloader, "BTC/USDT", cursor)], lambda: clock["now"]
+        )
+        assert poller.health()["open_interest:BTC/USDT"]["stale"] is True  # 6 h old, 3 h max
+        assert poller.poll_once() == {"open_interest:BTC/USDT": 6}  # the six hours since
+        assert cursor.last_stamp_ns == clock["now"].value
+        clock["now"] = server.now = clock["now"] + pd.Timedelta("2h")
+        assert poller.poll_once() == {"open_interest:BTC/USDT": 2}
+    value, _ = cursor.asof(int(clock["now"].value))
+    assert value == pytest.approx(served[clock["now"]], rel=1e-12)
+    assert poller.health()["open_interest:BTC/USDT"]["stale"] is False

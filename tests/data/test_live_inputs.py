@@ -48,3 +48,33 @@ def test_a_failing_feed_keeps_its_values_and_the_others_go_on():
     assert health["good"]["error"] is None and health["good"]["stale"] is False
     later = InputPoller(poller.feeds, lambda: DAY + pd.Timedelta("25h")).health()
     assert later["bad"]["stale"] is True and later["good"]["stale"] is False
+
+
+def test_channels_nobody_polls_still_show_their_age():
+    from types import SimpleNamespace
+
+    from edgecraft.features.inputs import LAYOUT
+    from edgecraft.live.inputs import service_feeds, unpolled_channels
+
+    oi = EventCursor(pd.Series([1.0], index=[DAY]), max_age=pd.Timedelta("3h"))
+    chain = EventCursor(pd.Series([5.0], index=[DAY]), max_age=pd.Timedelta("3D"))
+    dominance = EventCursor(pd.Series([0.1], index=[DAY]), max_age=pd.Timedelta("3D"))
+    stream = SimpleNamespace(
+        funding={},
+        fear_greed=None,
+        channels={"BTC/USDT": [(LAYOUT["open_interest"], oi), (LAYOUT["chain_active"], chain)]},
+        market=[(LAYOUT["stable_dominance"], dominance)],
+    )
+    service = SimpleNamespace(engine=SimpleNamespace(features=stream))
+    feeds = service_feeds(service, downloader=object())
+    assert [f.name for f in feeds] == ["open_interest:BTC/USDT"]  # the one with a live source
+    passive = unpolled_channels(service, feeds)
+    assert set(passive) == {"chain_active:BTC/USDT", "stable_dominance"}
+    health = InputPoller(feeds, lambda: DAY + pd.Timedelta("4D"), passive).health()
+    assert health["chain_active:BTC/USDT"] == {
+        **health["chain_active:BTC/USDT"],
+        "polled": False,
+        "stale": True,
+        "age_s": 4 * 86400.0,
+    }
+    assert health["open_interest:BTC/USDT"]["polled"] is True

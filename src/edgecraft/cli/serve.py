@@ -94,10 +94,11 @@ def _start_inputs(service, exchange: str, interval_s: float):
     """Keep the run's funding and Fear & Greed inputs fresh in a background thread."""
     from edgecraft.data.download import Downloader, make_exchange
     from edgecraft.data.providers.fear_greed import FearGreedClient
-    from edgecraft.live.inputs import InputPoller, service_feeds, start_inputs
+    from edgecraft.live.inputs import InputPoller, service_feeds, start_inputs, unpolled_channels
 
     feeds = service_feeds(service, Downloader(make_exchange(exchange), None), FearGreedClient())
-    return start_inputs(service, InputPoller(feeds), interval_s)
+    poller = InputPoller(feeds, passive=unpolled_channels(service, feeds))
+    return start_inputs(service, poller, interval_s)
 
 
 def _resolve_run(run_dir: Path | None, model: str | None, tracking_uri: str | None) -> Path:

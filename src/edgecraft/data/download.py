@@ -199,6 +199,26 @@ class Downloader:
             }
         )
 
+    def fetch_open_interest(
+        self, symbol: str, since: pd.Timestamp, period: str = "1h"
+    ) -> pd.Series:
+        """One page of the perpetual's open interest from `since` on: the log of base-asset
+        contracts by snapshot time (the ``open_interest`` channel's values)."""
+        self._load_markets()
+        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
+        since_ms = int(since.value // 1_000_000)
+        rows = with_retries(
+            lambda: self.exchange.fetch_open_interest_history(
+                perp, period, since=since_ms, limit=min(self.page_limit, 500)
+            ),
+            self.policy,
+            self.sleep,
+        )
+        rows = [r for r in rows if r.get("openInterestAmount") and r["timestamp"] >= since_ms]
+        stamps = pd.to_datetime([r["timestamp"] for r in rows], unit="ms", utc=True)
+        values = [math.log(float(r["openInterestAmount"])) for r in rows]
+        return pd.Series(values, index=pd.DatetimeIndex(stamps), dtype="float64")
+
     def open_interest(self, symbol: str, since: pd.Timestamp, period: str = "1h") -> int:
         """Download the perpetual's open-interest history (Binance keeps about 30 days) into the
         ``open_interest`` channel of its base asset (log of base-asset contracts, stamped at the
@@ -209,25 +229,14 @@ class Downloader:
         step = timeframe_delta(period)
         start = read_channel(path).index[-1] + step if path.exists() else since
         start = max(start, self.now() - pd.Timedelta("29D"))  # older history is not served
-        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
         fetched = 0
         while start <= self.now():
-            since_ms = int(start.value // 1_000_000)
-            rows = with_retries(
-                lambda since_ms=since_ms: self.exchange.fetch_open_interest_history(
-                    perp, period, since=since_ms, limit=min(self.page_limit, 500)
-                ),
-                self.policy,
-                self.sleep,
-            )
-            rows = [r for r in rows if r.get("openInterestAmount") and r["timestamp"] >= since_ms]
-            if not rows:
+            page = self.fetch_open_interest(symbol, start, period)
+            if page.empty:
                 break
-            stamps = pd.to_datetime([r["timestamp"] for r in rows], unit="ms", utc=True)
-            values = [math.log(float(r["openInterestAmount"])) for r in rows]
-            write_channel(self.store.root, "open_interest", asset, pd.Series(values, stamps))
-            fetched += len(rows)
-            start = stamps.max() + step
+            write_channel(self.store.root, "open_interest", asset, page)
+            fetched += len(page)
+            start = page.index.max() + step
         return fetched
 
     def _load_markets(self) -> None:

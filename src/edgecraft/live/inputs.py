@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from edgecraft.features.inputs import EventCursor
+from edgecraft.features.inputs import INPUT_COLUMNS, EventCursor
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], pd.Timestamp]
@@ -64,9 +64,17 @@ class InputPoller:
     """Polls every feed; a feed that fails keeps its last values (and says so) while the
     others go on."""
 
-    def __init__(self, feeds: list[Feed], now: Clock | None = None) -> None:
+    def __init__(
+        self,
+        feeds: list[Feed],
+        now: Clock | None = None,
+        passive: dict[str, EventCursor] | None = None,
+    ) -> None:
+        """`passive`: channels the features read that nothing here polls (their age shows on
+        /health all the same, so a user sees when they go stale)."""
         self.feeds = feeds
         self.now = now or (lambda: pd.Timestamp.now(tz="UTC"))
+        self.passive = dict(passive or {})
 
     def poll_once(self) -> dict[str, int]:
         added = {}
@@ -81,7 +89,11 @@ class InputPoller:
 
     def health(self) -> dict[str, dict]:
         now = self.now()
-        return {feed.name: feed.status(now) for feed in self.feeds}
+        out = {feed.name: {**feed.status(now), "polled": True} for feed in self.feeds}
+        for name, cursor in sorted(self.passive.items()):
+            status = Feed(name, cursor, lambda since: pd.Series(dtype=float)).status(now)
+            out[name] = {**status, "polled": False}
+        return out
 
     def run(self, interval_s: float, stop: threading.Event) -> None:
         self.poll_once()
@@ -100,20 +112,55 @@ def funding_feed(downloader, symbol: str, cursor: EventCursor) -> Feed:
     return Feed(f"funding:{symbol}", cursor, fetch)
 
 
+def open_interest_feed(downloader, symbol: str, cursor: EventCursor) -> Feed:
+    """A perpetual's open interest through CCXT (`Downloader.fetch_open_interest`)."""
+
+    def fetch(since: pd.Timestamp | None) -> pd.Series:
+        start = since if since is not None else pd.Timestamp.now(tz="UTC") - pd.Timedelta("2D")
+        return downloader.fetch_open_interest(symbol, start)
+
+    return Feed(f"open_interest:{symbol}", cursor, fetch)
+
+
 def fear_greed_feed(client, cursor: EventCursor) -> Feed:
     """alternative.me's daily Fear & Greed (`FearGreedClient.latest`)."""
     return Feed("fear_greed", cursor, lambda since: client.latest(10))
 
 
+LIVE_SOURCES = {"open_interest": open_interest_feed}  # channels with a live (CCXT) source
+
+
 def service_feeds(service, downloader=None, fear_greed_client=None) -> list[Feed]:
-    """A feed for every funding and Fear & Greed cursor the service's features read."""
+    """A feed for every funding, Fear & Greed and open-interest cursor the service's features
+    read (see `unpolled_channels` for the rest)."""
     stream = service.engine.features
     feeds = []
     if downloader is not None:
         feeds += [funding_feed(downloader, s, c) for s, c in sorted(stream.funding.items())]
+        for symbol, cursors in sorted(stream.channels.items()):
+            for at, cursor in cursors:
+                source = LIVE_SOURCES.get(INPUT_COLUMNS[at])
+                if source is not None:
+                    feeds.append(source(downloader, symbol, cursor))
     if fear_greed_client is not None and stream.fear_greed is not None:
         feeds.append(fear_greed_feed(fear_greed_client, stream.fear_greed))
     return feeds
+
+
+def unpolled_channels(service, feeds: list[Feed]) -> dict[str, EventCursor]:
+    """The channel cursors the features read that no feed keeps fresh (on-chain, social,
+    news, market-wide series: their providers need keys and are recorded offline)."""
+    stream = service.engine.features
+    polled = {id(feed.cursor) for feed in feeds}
+    out = {}
+    for symbol, cursors in stream.channels.items():
+        for at, cursor in cursors:
+            if id(cursor) not in polled:
+                out[f"{INPUT_COLUMNS[at]}:{symbol}"] = cursor
+    for at, cursor in stream.market:
+        if id(cursor) not in polled:
+            out[INPUT_COLUMNS[at]] = cursor
+    return out
 
 
 def start_inputs(service, poller: InputPoller, interval_s: float) -> threading.Event:
