@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
 import pandas as pd
 
 from edgecraft.core.contracts import BAR_COLUMNS, Bar
-from edgecraft.core.errors import ConfigError, DataError, Problem
+from edgecraft.core.errors import DataError, Problem
 from edgecraft.core.timeframes import timeframe_delta
 from edgecraft.data.schemas import OHLCV
-from edgecraft.data.symbols import unify
+from edgecraft.data.symbols import parse_bar_file_name, unify
 from edgecraft.data.validate import Report, validate_file
 
 log = logging.getLogger(__name__)
 
 TIME_LABELS = ("open", "close")
-_NAME = re.compile(
-    r"(?:[a-z0-9]+_(?:spot|usdm)_)?([A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)?)"
-    r"[_-](\d+[mhd])$"
-)
-
-
-def parse_bar_file_name(path: Path) -> tuple[str | None, str | None]:
-    """Read (symbol, timeframe) from binance_spot_BTCUSDT_1h.parquet or BTC_USDT-1h.csv names."""
-    match = _NAME.fullmatch(path.stem)
-    if not match:
-        return None, None
-    try:
-        return unify(match.group(1)), match.group(2)
-    except ConfigError:
-        return None, match.group(2)
 
 
 def checked(report: Report) -> pd.DataFrame:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgecraft.core.errors import ConfigError
+from edgecraft.core.errors import ConfigError, DataError
 from edgecraft.data.bars import checked, load_bar_file, parse_bar_file_name
 from edgecraft.data.schemas import FEAR_GREED, FUNDING, L2_BOOK, TAKER_FLOW, TRADES
 from edgecraft.data.symbols import exchange_id, unify
-from edgecraft.data.validate import validate_file
+from edgecraft.data.validate import pair_problem, validate_file
 
 MARKETS = {"spot": "spot", "perp": "usdm"}  # edgecraft market name -> file-name infix
 DEFAULT_DATA = Path("..") / "shared" / "data"  # beside the checkout, relative to where it runs
@@ -54,9 +54,12 @@ class DataLayout:
             raise ConfigError(f"no {market} {timeframe} bars: folder {folder} does not exist")
         files = {}
         for path in sorted(folder.glob("*")):
-            symbol, _ = parse_bar_file_name(path)
-            if symbol and path.suffix in (".parquet", ".csv", ".feather"):
-                files[symbol] = path
+            if path.suffix not in (".parquet", ".csv", ".feather"):
+                continue
+            problem = pair_problem(path, [])
+            if problem is not None:  # refused here as `edgecraft validate` refuses it
+                raise DataError([problem])
+            files[parse_bar_file_name(path)[0]] = path
         return files
 
     def load_bars(
@@ -85,7 +88,7 @@ class DataLayout:
             symbols = (
                 frame["symbol"].map(unify)
                 if "symbol" in frame
-                else pd.Series(unify(parse_bar_file_name(path)[0] or ""), index=frame.index)
+                else pd.Series(parse_bar_file_name(path)[0], index=frame.index)
             )
             ts = pd.to_datetime(frame["timestamp"], utc=True) + pd.Timedelta("1h")  # open -> close
             parts.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from edgecraft.core.errors import ConfigError
 
@@ -27,3 +28,22 @@ def unify(symbol: str) -> str:
 def exchange_id(symbol: str) -> str:
     """Return the concatenated exchange id of a unified symbol: "BTC/USDT" -> "BTCUSDT"."""
     return unify(symbol).replace("/", "")
+
+
+# binance_spot_BTCUSDT_1h, BTC_USDT-1h, and exports with words after the timeframe
+# (binance_spot_BTCUSDT_1h_klines_full)
+_NAME = re.compile(
+    r"(?:[a-z0-9]+_(?:spot|usdm)_)?([A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)?)"
+    r"[_-](\d+[mhd])(?:_[a-z]+)*$"
+)
+
+
+def parse_bar_file_name(path: Path) -> tuple[str | None, str | None]:
+    """Read (symbol, timeframe) from binance_spot_BTCUSDT_1h.parquet or BTC_USDT-1h.csv names."""
+    match = _NAME.fullmatch(path.stem)
+    if not match:
+        return None, None
+    try:
+        return unify(match.group(1)), match.group(2)
+    except ConfigError:
+        return None, match.group(2)

@@ -13,6 +13,7 @@ from edgecraft.core.errors import Problem
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.reading import read_raw, typed_columns
 from edgecraft.data.schemas import Schema, detect_schema
+from edgecraft.data.symbols import parse_bar_file_name
 
 _TIMEFRAME_IN_NAME = re.compile(r"[_-](\d+[mhd])(?=[._-])")
 _SKIPPED_NAMES = {"MANIFEST.csv"}  # index files that sit beside the data
@@ -57,6 +58,10 @@ def validate_file(path: Path, schema: Schema | None = None, timeframe: str | Non
     if raw is None:
         report.problems = problems
         return report
+    named = pair_problem(path, list(raw.columns))
+    if named is not None:
+        report.problems = [named]
+        return report
     schema = schema or detect_schema(list(raw.columns))
     if schema is None:
         report.problems = [
@@ -75,6 +80,25 @@ def validate_file(path: Path, schema: Schema | None = None, timeframe: str | Non
         str(path),
         timeframe or _timeframe_from_name(path.name),
         from_text=path.suffix.lower() == ".csv",
+    )
+
+
+def pair_problem(path: Path, columns: list[str]) -> Problem | None:
+    """A file whose pair the loaders read from its name (bars under ``ohlcv/<market>_<tf>/``,
+    taker flow under ``taker_flow/`` without a ``symbol`` column) but cannot: the same refusal
+    for `edgecraft validate` and for the loaders, naming the file."""
+    folder = path.parent
+    by_name = folder.parent.name == "ohlcv" or (
+        folder.name == "taker_flow" and "symbol" not in columns
+    )
+    if not by_name or parse_bar_file_name(path)[0] is not None:
+        return None
+    return Problem(
+        str(path),
+        None,
+        "cannot tell which pair this file holds from its name: name it like "
+        "binance_spot_BTCUSDT_1h.parquet"
+        + (" or give it a symbol column" if folder.name == "taker_flow" else ""),
     )
 
 
