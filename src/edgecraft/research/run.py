@@ -90,8 +90,7 @@ def prepare(
         if s in set(symbols) | set(config.features.references)
     ]
     # the perpetuals' funding: paid by a perp run's positions, and by a spot run's shorts (which
-    # go through the perpetual) in the research books; the trading backtest charges it to perp
-    # runs only
+    # go through the perpetual), in the books and in the trading backtest alike
     funding = {s: f for s in symbols if (f := layout.load_funding(s)) is not None}
     coverage = builder.coverage(list(symbols))
     return Prepared(bars, X, list(symbols), files, funding, coverage)
