@@ -433,3 +433,11 @@ def test_a_paper_book_served_over_http_decides_as_the_backtest_does(
     assert service.broker.equity == pytest.approx(float(backtest.book.equity[0]), rel=1e-12)
     health = client.get("/health").json()["paper"]
     assert health["equity"] == pytest.approx(service.broker.equity)
+    # the shared state carries the book, not the funding history, and a restore re-attaches it
+    import pickle
+
+    state = pickle.loads(pickle.dumps(service.snapshot()))
+    assert state["broker"].funding == {}
+    restored = _service(finished_run, layout, warm_state=state)
+    assert restored.broker.funding.keys() == service.broker.funding.keys()
+    assert restored.broker.equity == service.broker.equity

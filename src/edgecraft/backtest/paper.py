@@ -26,9 +26,21 @@ class PaperBroker:
         self.symbols = list(symbols)
         self.column = {s: j for j, s in enumerate(self.symbols)}
         self.costs = costs
-        self.funding = {s: f for s, f in (funding or {}).items() if s in self.column}
+        self.attach_funding(funding)
         self.book = Book(2, len(self.symbols))
         self.orders = Orders(2, len(self.symbols))
+
+    def __getstate__(self) -> dict:
+        """The book and its orders; not the funding history, which the service re-attaches
+        (`attach_funding`), so the shared state stays small."""
+        return {k: v for k, v in self.__dict__.items() if k != "funding"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.funding = {}
+
+    def attach_funding(self, funding: dict[str, pd.Series] | None) -> None:
+        self.funding = {s: f for s, f in (funding or {}).items() if s in self.column}
 
     def on_bars(self, ts: pd.Timestamp, bars: list[Bar]) -> None:
         """Execute what was queued in this bar close's bars (symbols without a bar wait)."""

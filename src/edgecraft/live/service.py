@@ -108,6 +108,7 @@ class LiveService:
         self.latest = Latest(**state["latest"])
         if state.get("broker") is not None:
             self.broker = state["broker"]
+            self.broker.attach_funding(self.funding)
 
     def resume(self) -> None:
         """Take Redis's state when it is newer than ours (another worker, or a restart)."""
