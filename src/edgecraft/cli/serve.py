@@ -38,9 +38,9 @@ def serve(
     poll_inputs: Annotated[
         float,
         typer.Option(
-            help="Seconds between polls of the run's funding (CCXT) and Fear & Greed "
-            "(alternative.me) inputs, reported on /health (0: off; the data folder's history "
-            "only, which goes stale)."
+            help="Seconds between polls of the run's funding and open interest (CCXT) and "
+            "Fear & Greed (alternative.me) inputs, reported on /health (0: off; the data "
+            "folder's history only, which goes stale)."
         ),
     ] = 0.0,
     feast: Annotated[

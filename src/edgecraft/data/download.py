@@ -57,6 +57,12 @@ class RetryPolicy:
     max_backoff_s: float = 60.0
 
 
+def perpetual(symbol: str) -> str:
+    """CCXT's id of the pair's linear perpetual: "BTC/USDT" -> "BTC/USDT:USDT"."""
+    pair = unify(symbol)
+    return f"{pair}:{pair.split('/')[1]}"
+
+
 def make_exchange(
     name: str = "binance",
     api_base: str | None = None,
@@ -181,7 +187,7 @@ class Downloader:
         """One page of `symbol`'s perpetual funding rates from `since` on (timestamp rounded to
         the minute, funding_rate)."""
         self._load_markets()
-        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
+        perp = perpetual(symbol)
         since_ms = int(since.value // 1_000_000)
         rows = with_retries(
             lambda: self.exchange.fetch_funding_rate_history(
@@ -205,7 +211,7 @@ class Downloader:
         """One page of the perpetual's open interest from `since` on: the log of base-asset
         contracts by snapshot time (the ``open_interest`` channel's values)."""
         self._load_markets()
-        perp = f"{unify(symbol)}:{unify(symbol).split('/')[1]}"
+        perp = perpetual(symbol)
         since_ms = int(since.value // 1_000_000)
         rows = with_retries(
             lambda: self.exchange.fetch_open_interest_history(
@@ -269,11 +275,7 @@ class Downloader:
                 ["timestamp", "open", "high", "low", "close", "volume", "taker_buy_volume"]
             ]
         else:
-            ccxt_symbol = (
-                unify(symbol)
-                if market == "spot"
-                else (f"{unify(symbol)}:{unify(symbol).split('/')[1]}")
-            )
+            ccxt_symbol = unify(symbol) if market == "spot" else perpetual(symbol)
             rows = with_retries(
                 lambda: self.exchange.fetch_ohlcv(
                     ccxt_symbol, timeframe, since=since_ms, limit=self.page_limit

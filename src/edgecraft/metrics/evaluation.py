@@ -193,14 +193,21 @@ def book_metrics(book: Portfolio, trials: int) -> dict:
     )
 
 
-def evaluate(frame: pd.DataFrame, hold_bars: int, costs: BookCosts, trials: int) -> dict:
+def evaluate(
+    frame: pd.DataFrame,
+    hold_bars: int,
+    costs: BookCosts,
+    trials: int,
+    book: Portfolio | None = None,
+) -> dict:
     """Metrics of one horizon's out-of-sample predictions.
 
     `frame` (index (ts, symbol)) holds: score (raw model output), p_up (calibrated), direction,
     ret (realized forward log return at the horizon), next_return (simple, one bar), window;
     and next_gap, next_intrabar (the next bar's open against this close, and its close against
     its open). P&L figures trade at the next bar's open, net of `costs` (fees, spread, impact,
-    funding); the `*_close_fill` figures fill at the signal bar's own close, for comparison only.
+    funding); `book`, when given, is that signal book already computed (`frame_portfolio`);
+    the `*_close_fill` figures fill at the signal bar's own close, for comparison only.
     """
     score, ret = frame["score"], frame["ret"]
     ts = frame.index.get_level_values("ts")
@@ -208,7 +215,7 @@ def evaluate(frame: pd.DataFrame, hold_bars: int, costs: BookCosts, trials: int)
     monthly = ic_by(score, ret, month, "spearman", min_count=30)
     cross = ic_by(score, ret, "ts", "spearman", min_count=3)
     per_symbol = ic_by(score, ret, "symbol", "spearman", min_count=30)
-    book = frame_portfolio(frame, hold_bars, costs)
+    book = book if book is not None else frame_portfolio(frame, hold_bars, costs)
     at_close = signal_portfolio(position(frame), frame["next_return"], hold_bars, costs)
     up = (ret > 0).astype(float).where(ret.notna())
     traded = frame["direction"] != 0

@@ -17,7 +17,7 @@ from edgecraft.metrics.evaluation import (
     BookCosts,
     Portfolio,
     book_portfolio,
-    held_signals,
+    frame_portfolio,
     position,
 )
 from edgecraft.research.config import RunConfig
@@ -39,11 +39,6 @@ def _portfolio(frame: pd.DataFrame, positions: pd.DataFrame, costs: BookCosts) -
     )
 
 
-def _signal_positions(frame: pd.DataFrame, size: pd.Series, hold: int) -> pd.DataFrame:
-    d = (frame["direction"] * size).unstack("symbol").astype(float)
-    return held_signals(d.where(frame["next_return"].unstack("symbol").notna()), hold)
-
-
 def book_portfolios(
     config: RunConfig,
     frame: pd.DataFrame,
@@ -57,24 +52,23 @@ def book_portfolios(
     p_up = frame["p_up"].unstack("symbol").astype(float)
     vol = frame["vol"].unstack("symbol")
     books = config.books
-    weights = {
-        "signal": _signal_positions(frame, position_size(frame), hold),
-        "long_short": long_short_book(p_up, vol, hold, bar, books.long_short),
-        "hysteresis": hysteresis_book(p_up, books.hysteresis),
+    out = {
+        "signal": (frame_portfolio(frame, hold, costs), len(frame)),
+        "long_short": (
+            _portfolio(frame, long_short_book(p_up, vol, hold, bar, books.long_short), costs),
+            len(frame),
+        ),
+        "hysteresis": (
+            _portfolio(frame, hysteresis_book(p_up, books.hysteresis), costs),
+            len(frame),
+        ),
     }
-    out = {name: (_portfolio(frame, w, costs), len(frame)) for name, w in weights.items()}
     if X is not None and books.meta.enabled:
         p_meta = meta_probability(config, frame, X, overlap=hold)
         scored = frame[frame["window"] > frame["window"].min()]  # the first window has no past
         if len(scored):
             meta_size = bet_size(p_meta.reindex(scored.index), books.meta.threshold).fillna(0.0)
-            primary = _signal_positions(scored, position_size(scored), hold)
-            acted = _signal_positions(scored, position_size(scored) * meta_size, hold)
-            out["signal_meta_rows"] = (_portfolio(scored, primary, costs), len(scored))
-            out["meta"] = (_portfolio(scored, acted, costs), len(scored))
+            acted = scored.assign(size=position(scored).abs() * meta_size)
+            out["signal_meta_rows"] = (frame_portfolio(scored, hold, costs), len(scored))
+            out["meta"] = (frame_portfolio(acted, hold, costs), len(scored))
     return out
-
-
-def position_size(frame: pd.DataFrame) -> pd.Series:
-    """Each signal's size (1 where the frame has none)."""
-    return position(frame).abs().where(frame["direction"] != 0, 0.0)

@@ -24,6 +24,7 @@ from edgecraft.research.run import (
     Progress,
     funding_grid,
     hold_and_cost,
+    run_trials,
     score_signals,
 )
 from edgecraft.research.units import Unit, run_unit
@@ -65,7 +66,7 @@ def cpcv_paths(
     predictions = (executor or LocalExecutor()).map(run_unit, units, shared, done)
     group_of_row = pd.Series(group, index=labels.index[rows])
     per_book: dict[str, list[dict]] = {name: [] for name in BOOKS if name != "meta"}
-    trials = config.trials * len(config.label.horizons) * len(BOOKS)
+    trials = run_trials(config)
     for path in cv.paths():
         parts = []
         for g, split in path.items():

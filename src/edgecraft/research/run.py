@@ -234,14 +234,20 @@ def evaluate_horizon(
     `X` (the features) lets the meta-labeling model train; without it that book is left out.
     `daily`, when given, receives each book's daily net returns (keyed "horizon/book")."""
     hold, costs = hold_and_cost(config, horizon, funding_grid(config, funding or {}, frame))
-    trials = config.trials * len(config.label.horizons) * len(BOOKS)
-    out = {**evaluate(frame, hold, costs, trials), "windows": per_window(frame)}
+    trials = run_trials(config)
+    books = book_portfolios(config, frame, horizon, costs, X)
+    out = {**evaluate(frame, hold, costs, trials, books["signal"][0]), "windows": per_window(frame)}
     out["books"] = {}
-    for name, (portfolio, rows) in book_portfolios(config, frame, horizon, costs, X).items():
+    for name, (portfolio, rows) in books.items():
         out["books"][name] = {**book_metrics(portfolio, trials), "rows": rows}
         if daily is not None and name in BOOKS:
             daily[f"{horizon}/{name}"] = portfolio.net
     return out
+
+
+def run_trials(config: RunConfig) -> int:
+    """The DSR's trial count: configurations tried on this data, times horizons, times books."""
+    return config.trials * len(config.label.horizons) * len(BOOKS)
 
 
 def run_overfitting(daily: dict[str, pd.Series]) -> dict:
@@ -293,7 +299,8 @@ def component_metrics(
         scored = score_signals(config, predictions, bars, X, labels, horizon)
         if not sized:
             scored["size"] = scored["size"].where(scored["size"] == 0, 1.0)
-        result = evaluate_horizon(config, scored, horizon)
+        hold, costs = hold_and_cost(config, horizon)
+        result = evaluate(scored, hold, costs, run_trials(config))  # the signal book only
         return {k: result[k] for k in COMPONENT_METRICS}
 
     members = [c.removeprefix("p_up_") for c in frame.columns if c.startswith("p_up_")]

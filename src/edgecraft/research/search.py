@@ -17,13 +17,11 @@ import optuna
 import pandas as pd
 import yaml
 
-from edgecraft.metrics.evaluation import frame_portfolio
 from edgecraft.metrics.overfitting import probability_of_backtest_overfitting
 from edgecraft.research.config import RunConfig
 from edgecraft.research.fitting import make_labels
 from edgecraft.research.run import (
     evaluate_horizon,
-    hold_and_cost,
     prepare,
     score_signals,
     walk_forward,
@@ -104,10 +102,10 @@ def search(
             candidate, prepared.X, labels, horizon, executor=executor, bars=prepared.bars
         )
         frame = score_signals(candidate, predictions, prepared.bars, prepared.X, labels, horizon)
-        metrics = evaluate_horizon(candidate, frame, horizon)
+        nets: dict[str, pd.Series] = {}  # each book's daily net returns (with funding)
+        metrics = evaluate_horizon(candidate, frame, horizon, funding=prepared.funding, daily=nets)
         trial.set_user_attr("metrics", {k: metrics[k] for k in REPORTED})
-        hold, cost = hold_and_cost(candidate, horizon)
-        daily[trial.number] = frame_portfolio(frame, hold, cost).net
+        daily[trial.number] = nets[f"{horizon}/signal"]
         value = metrics[metric]
         return -math.inf if value is None else float(value)
 
