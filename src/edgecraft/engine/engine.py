@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,8 +13,11 @@ import pandas as pd
 from edgecraft.core.contracts import Bar, OrderIntent, Signal
 from edgecraft.features.stream import FeatureStream
 from edgecraft.risk.manager import RiskManager
-from edgecraft.signals.build import make_signals
+from edgecraft.signals.build import levels, make_signals, position_size
 from edgecraft.signals.scorer import Scorer
+
+if TYPE_CHECKING:
+    from edgecraft.signals.live_ensemble import LiveEnsemble
 
 ATR_TO_STD = 1.25  # mean true range is about 1.25 standard deviations of a bar's return
 
@@ -25,6 +29,7 @@ class SignalRule:
     min_confidence: float = 0.52
     target_atr: float = 2.0
     stop_atr: float = 2.0
+    full_size_confidence: float | None = None  # the size ramp of signals.build.position_size
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,10 @@ class Decision:
 class Engine:
     """`on_bars`: update streaming features, score, build signals, decide; one path for all uses.
 
+    The scorer is anything with `columns`, `horizon` and `on_rows(ts, symbols, x, close)` ->
+    (P(up), the model's own sizing position or None): a single model (`Scorer`, `OnnxScorer`)
+    or an ensemble streamed bar by bar (`LiveEnsemble`, on ONNX Runtime or the libraries).
+
     `decide` is the tail of that path (signal rule + risk manager) for model outputs already
     computed; the backtester replays walk-forward scores through it.
     """
@@ -46,7 +55,7 @@ class Engine:
     def __init__(
         self,
         features: FeatureStream,
-        scorer: Scorer,
+        scorer: Scorer | LiveEnsemble,
         risk: RiskManager,
         rule: SignalRule,
         atr_column: str,
@@ -79,16 +88,19 @@ class Engine:
         decisions = []
         for ts, rows in by_ts.items():
             matrix = np.vstack([row for _, row in rows])
-            _, p_up = self.scorer.predict_array(matrix[:, self._take])
-            decisions.append(
-                self.decide(
-                    ts,
-                    [bar.symbol for bar, _ in rows],
-                    p_up,
-                    [bar.close for bar, _ in rows],
-                    matrix[:, self._atr],
-                    matrix[:, self._atr_rel],
+            symbols = [bar.symbol for bar, _ in rows]
+            close = np.array([bar.close for bar, _ in rows])
+            p_up, position = self.scorer.on_rows(ts, symbols, matrix[:, self._take], close)
+            atr = matrix[:, self._atr]
+            size = None
+            if position is not None or self.rule.full_size_confidence is not None:
+                r = self.rule
+                direction, confidence, _, _ = levels(
+                    p_up, close, atr, r.min_confidence, r.target_atr, r.stop_atr
                 )
+                size = position_size(direction, confidence, position, r.full_size_confidence)
+            decisions.append(
+                self.decide(ts, symbols, p_up, close, atr, matrix[:, self._atr_rel], size)
             )
         return decisions
 

@@ -93,6 +93,8 @@ class LiveService:
         symbols = sorted(set(self.config.symbols) | set(self.config.features.references))
         self.broker = PaperBroker(symbols, costs_of(self.config), self.funding)
         self.engine.risk.state = PortfolioState()
+        if hasattr(self.scorer, "reset_sizing"):  # an ensemble's sizing agent starts flat too
+            self.scorer.reset_sizing()
 
     def snapshot(self) -> dict:
         return {
@@ -100,12 +102,16 @@ class LiveService:
             "risk": self.engine.risk.state,
             "latest": {"signals": self.latest.signals, "vectors": self.latest.vectors},
             "broker": self.broker,
+            # an ensemble's stream: held member scores, window buffers, the sizing agent's book
+            "scorer": self.scorer.snapshot() if hasattr(self.scorer, "snapshot") else None,
         }
 
     def restore(self, state: dict) -> None:
         self.engine.features.restore(state["features"])
         self.engine.risk.state = state["risk"]
         self.latest = Latest(**state["latest"])
+        if state.get("scorer") is not None:
+            self.scorer.restore(state["scorer"])
         if state.get("broker") is not None:
             self.broker = state["broker"]
             self.broker.attach_funding(self.funding)

@@ -15,6 +15,9 @@ import yaml
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.features.featureset import FeatureSet
 from edgecraft.research.config import RunConfig
+from edgecraft.signals.ensemble import EnsembleScorer
+from edgecraft.signals.live_ensemble import LiveEnsemble
+from edgecraft.signals.onnx_ensemble import MANIFEST, export_ensemble, load_ensemble
 from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, ParityError, export_scorer
 from edgecraft.signals.scorer import Scorer
 
@@ -103,13 +106,21 @@ def save_run(
         if samples is None or horizon not in samples:
             continue
         try:
-            graph = export_scorer(fitted, samples[horizon])
+            if isinstance(fitted, EnsembleScorer):
+                files = export_ensemble(fitted, samples[horizon])
+            else:
+                files = {f"model_{horizon}.onnx": export_scorer(fitted, samples[horizon])}
         except ParityError:
             raise  # a deployable form that says other things than the model: fail the run
         except (ExportError, TypeError) as exc:  # no exporter: the run stands, serving refuses
             exports[horizon] = f"failed: {exc}"
             continue
-        (folder / "models" / f"model_{horizon}.onnx").write_bytes(graph)
+        where = folder / "models"
+        if isinstance(fitted, EnsembleScorer):
+            where = where / f"ensemble_{horizon}"
+            where.mkdir(exist_ok=True)
+        for name, data in files.items():
+            (where / name).write_bytes(data)
         exports[horizon] = "ok"
     write_json(folder / "onnx_export.json", exports)
 
@@ -150,8 +161,16 @@ def trained_to(folder: Path) -> pd.Timestamp:
     return pd.Timestamp(json.loads((folder / "fingerprint.json").read_text())["last"])
 
 
-def load_onnx_scorer(folder: Path, horizon: str, threads: int = 1) -> OnnxScorer:
-    """The ONNX Runtime scorer of one horizon of a finished, checksum-verified run."""
+def load_onnx_scorer(folder: Path, horizon: str, threads: int = 1) -> OnnxScorer | LiveEnsemble:
+    """The ONNX Runtime scorer of one horizon of a finished, checksum-verified run: a single
+    model's graph, or an ensemble's graphs streamed bar by bar."""
+    ensemble = folder / "models" / f"ensemble_{horizon}"
+    if (ensemble / MANIFEST).exists():
+        files = {p.name: p.read_bytes() for p in ensemble.iterdir() if p.is_file()}
+        try:
+            return load_ensemble(files, threads)
+        except (ValueError, KeyError) as exc:
+            raise DataError([Problem(str(ensemble / MANIFEST), None, str(exc))]) from exc
     path = folder / "models" / f"model_{horizon}.onnx"
     if not path.exists():
         status = json.loads((folder / "onnx_export.json").read_text()).get(horizon, "missing")

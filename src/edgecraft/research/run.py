@@ -34,7 +34,7 @@ from edgecraft.research.fitting import (
     windows_of,
 )
 from edgecraft.research.units import Unit, build_symbol, run_unit
-from edgecraft.signals.build import build_signals
+from edgecraft.signals.build import build_signals, position_size
 from edgecraft.signals.ensemble import EnsembleScorer
 from edgecraft.signals.scorer import Scorer
 
@@ -176,14 +176,13 @@ def score_signals(
         )
         .join(next_bar_moves(bars, index))
     )
-    full = config.signals.full_size_confidence
-    if "rl_position" in frame:
-        size = (frame["rl_position"] * frame["direction"]).clip(0.0, 1.0)
-    elif full is not None:
-        size = ((frame["confidence"] - 0.5) / (full - 0.5)).clip(0.0, 1.0)
-    else:
-        size = pd.Series(1.0, index=index)
-    return frame.assign(size=size.where(frame["direction"] != 0, 0.0))
+    size = position_size(
+        frame["direction"],
+        frame["confidence"],
+        frame["rl_position"] if "rl_position" in frame else None,
+        config.signals.full_size_confidence,
+    )
+    return frame.assign(size=size)
 
 
 def score_rows(

@@ -77,8 +77,9 @@ def build_engine(
         {ch: fc.channel_cursor(ch, series) for ch, series in market.items()},
     )
     risk = RiskManager(config.risk, config.costs.fee_bps + config.costs.half_spread_bps)
+    sig = config.signals
     rule = SignalRule(
-        config.signals.min_confidence, config.signals.target_atr, config.signals.stop_atr
+        sig.min_confidence, sig.target_atr, sig.stop_atr, sig.full_size_confidence
     )
     bars_per_year = pd.Timedelta("365D") / timeframe_delta(config.features.base_timeframe)
     return Engine(

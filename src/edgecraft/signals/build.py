@@ -28,6 +28,21 @@ def levels(p_up, entry, atr, min_confidence: float, target_atr: float, stop_atr:
     return direction, confidence, target, stop
 
 
+def position_size(direction, confidence, rl_position=None, full_size_confidence=None):
+    """Each signal's size in [0, 1] (batch and live share it): the sizing agent's position
+    counted on the signal's side when there is one, else rising linearly with the confidence
+    from 0.5 to full size at `full_size_confidence` (1 everywhere if unset); 0 when FLAT."""
+    direction = np.asarray(direction, dtype=np.float64)
+    if rl_position is not None:
+        size = np.clip(np.asarray(rl_position, dtype=np.float64) * direction, 0.0, 1.0)
+    elif full_size_confidence is not None:
+        confidence = np.asarray(confidence, dtype=np.float64)
+        size = np.clip((confidence - 0.5) / (full_size_confidence - 0.5), 0.0, 1.0)
+    else:
+        size = np.ones_like(direction)
+    return np.where(direction != 0, size, 0.0)
+
+
 def build_signals(
     p_up: pd.Series,
     close: pd.Series,

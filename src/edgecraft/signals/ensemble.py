@@ -26,6 +26,16 @@ from edgecraft.models.registry import lookback, score_rows
 from edgecraft.signals.calibration import Calibrator
 
 
+def confirm_rule(p: np.ndarray, q: np.ndarray, filter_confidence: float) -> np.ndarray:
+    """Rules mode: the direction member's P(up) `p` where the filter member's P(up) `q` is on
+    the same side with at least `filter_confidence`, else 0.5; NaN where either is NaN."""
+    known = np.isfinite(p) & np.isfinite(q)
+    confirmed = (np.sign(q - 0.5) == np.sign(p - 0.5)) & (
+        np.maximum(q, 1 - q) >= filter_confidence
+    )
+    return np.where(known, np.where(confirmed, p, 0.5), np.nan)
+
+
 @dataclass
 class Member:
     """One fitted base model, its bar, the horizon it learned, and its OOF calibrator."""
@@ -95,13 +105,10 @@ class EnsembleScorer:
             return meta.predict_proba(z)[:, 1]
         by_key = {m.key: m for m in self.members}
         direction, confirm = S[self.direction].to_numpy(), S[self.filter].to_numpy()
-        known = np.isfinite(direction) & np.isfinite(confirm)
         p = by_key[self.direction].calibrator.predict(np.nan_to_num(direction))
         q = by_key[self.filter].calibrator.predict(np.nan_to_num(confirm))
-        confirmed = (np.sign(q - 0.5) == np.sign(p - 0.5)) & (
-            np.maximum(q, 1 - q) >= self.filter_confidence
-        )
-        return np.where(known, np.where(confirmed, p, 0.5), np.nan)
+        p = np.where(np.isfinite(direction), p, np.nan)
+        return confirm_rule(p, np.where(np.isfinite(confirm), q, np.nan), self.filter_confidence)
 
     def predict(self, X: pd.DataFrame, rows: np.ndarray | None = None) -> pd.DataFrame:
         """score and calibrated p_up of the ensemble, and each member's score and calibrated

@@ -74,3 +74,7 @@ class OnnxScorer:
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         score, p_up = self.predict_array(X[self.columns].to_numpy())
         return pd.DataFrame({"score": score, "p_up": p_up}, index=X.index)
+
+    def on_rows(self, ts, symbols, x: np.ndarray, close) -> tuple[np.ndarray, None]:
+        """The Engine's call for one bar close: P(up) per row; a single model sizes nothing."""
+        return self.predict_array(x)[1], None

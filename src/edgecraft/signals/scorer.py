@@ -33,3 +33,7 @@ class Scorer:
         """(score, P(up)) for rows of a float matrix in `columns` order: the live fast path."""
         raw = self.model.score_array(x)
         return raw, self.calibrator.predict(raw)
+
+    def on_rows(self, ts, symbols, x: np.ndarray, close) -> tuple[np.ndarray, None]:
+        """The Engine's call for one bar close: P(up) per row; a single model sizes nothing."""
+        return self.predict_array(x)[1], None
