@@ -167,3 +167,50 @@ def finished_run(layout, tmp_path_factory):
     assert result.exit_code == 0, result.output
     (folder,) = [p for p in out.iterdir() if p.is_dir()]
     return folder
+
+
+# a reduced ensemble of every family: LightGBM (4h horizon), XGBoost, LSTM, a Transformer on a
+# 4h bar with a 48h horizon, a stacked meta-model and PPO sizing
+SEQUENCE = {"hidden": 16, "epochs": 2, "batch_size": 128}
+MEMBERS = [
+    {"name": "lgbm", "horizon": "4h", "params": {"n_estimators": 30, "min_child_samples": 300}},
+    {"name": "xgb", "params": {"n_estimators": 30, "min_child_samples": 300}},
+    {"name": "lstm", "params": {"lookback": 24, **SEQUENCE}, "max_train_rows": 4000},
+    {
+        "name": "transformer",
+        "bar": "4h",
+        "horizon": "48h",
+        "params": {"lookback": 12, **SEQUENCE},
+        "max_train_rows": 2000,
+    },
+]
+ENSEMBLE_RUN = {
+    "name": "ensemble-small",
+    "symbols": ["BTC/USDT", "ETH/USDT", "SOL/USDT"],
+    "start": "2023-01-01",
+    "end": "2024-06-30",
+    "features": {"timeframes": ["1h", "4h"]},
+    "label": {"horizons": ["24h"]},
+    "ensemble": {
+        "inner_folds": 2,
+        "members": MEMBERS,
+        "sizing": {"algo": "ppo", "timesteps": 1000},
+    },
+    "signals": {"full_size_confidence": 0.6},
+    "validation": {"test_length": "120d", "min_train": "240d"},
+}
+
+
+@pytest.fixture(scope="session")
+def finished_ensemble_run(layout, tmp_path_factory):
+    """`edgecraft run` of ENSEMBLE_RUN (about a minute), shared by the ensemble and serving
+    tests."""
+    out = tmp_path_factory.mktemp("ensemble-runs")
+    config = out / "ensemble.yaml"
+    config.write_text(yaml.safe_dump(ENSEMBLE_RUN))
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config), "--data", str(layout.root), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    return folder

@@ -144,3 +144,48 @@ def queue_intent(orders: Orders, t: int, j: int, intent: OrderIntent) -> None:
     orders.slices[t, j] = intent.slices
     if intent.good_till is not None:
         orders.good_till[t, j] = intent.good_till.value
+
+
+def decision_frame(decisions: list[Decision]) -> pd.DataFrame:
+    """Every signal of `decisions` with the risk manager's intent for it, one row per (ts,
+    symbol): what a server would have answered at each bar close (`decisions.parquet`)."""
+    rows = []
+    for decision in decisions:
+        intents = {i.symbol: i for i in decision.intents}
+        for s in decision.signals:
+            i = intents.get(s.symbol)
+            rows.append(
+                (
+                    s.ts,
+                    s.symbol,
+                    int(s.direction),
+                    s.confidence,
+                    s.entry,
+                    np.nan if s.target is None else s.target,
+                    np.nan if s.stop is None else s.stop,
+                    s.size,
+                    None if i is None else i.side,
+                    np.nan if i is None else i.target_weight,
+                    None if i is None else i.order_type,
+                    0 if i is None else i.slices,
+                    None if i is None else i.reason,
+                )
+            )
+    return pd.DataFrame(rows, columns=list(DECISION_FIELDS))
+
+
+DECISION_FIELDS = (
+    "ts",
+    "symbol",
+    "direction",
+    "confidence",
+    "entry",
+    "target",
+    "stop",
+    "size",
+    "side",
+    "target_weight",
+    "order_type",
+    "slices",
+    "reason",
+)

@@ -69,6 +69,7 @@ def _trade(
     )
     outcome.trades.to_parquet(folder / "trades.parquet", index=False)
     outcome.equity.reset_index(names="ts").to_parquet(folder / "equity.parquet", index=False)
+    outcome.decisions.to_parquet(folder / "decisions.parquet", index=False)
     return outcome.metrics
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from edgecraft.backtest.replay import market_grid, replay
+from edgecraft.backtest.replay import decision_frame, market_grid, replay
 from edgecraft.backtest.simulator import REASONS, TRADE_FIELDS, Costs
 from edgecraft.core.numbers import json_safe
 from edgecraft.core.timeframes import timeframe_delta
@@ -34,6 +34,7 @@ class TradingResult:
     metrics: dict
     trades: pd.DataFrame
     equity: pd.DataFrame
+    decisions: pd.DataFrame  # every signal and the intent for it (backtest.replay.decision_frame)
 
 
 def trade_horizon(config: RunConfig) -> str:
@@ -150,7 +151,7 @@ def simulate_trading(
                 "max_drawdown": max_drawdown(series),
             }
         )
-    return TradingResult(metrics, trades, equity)
+    return TradingResult(metrics, trades, equity, decision_frame(result.decisions))
 
 
 def _by_rule(reasons: Counter) -> Counter:

@@ -1,0 +1,155 @@
+"""The ensemble bar by bar, on real data: the stream on the training libraries equals the batch
+predictions, the stream on ONNX Runtime equals that within the export's parity, its state
+survives JSON, and the export refuses a graph that disagrees with the model."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from edgecraft.research.config import RunConfig
+from edgecraft.research.ensemble import fit_ensemble
+from edgecraft.research.fitting import make_labels, next_bar_returns, predict_rows, usable_rows
+from edgecraft.research.run import prepare
+from edgecraft.signals.live_ensemble import eager_ensemble
+from edgecraft.signals.onnx_ensemble import MANIFEST, export_ensemble, load_ensemble
+from edgecraft.signals.onnx_scorer import ParityError
+from tests.conftest import ENSEMBLE_RUN
+
+UNTIL = pd.Timestamp("2024-03-01", tz="UTC")  # the ensemble trains on labels known before
+
+
+@pytest.fixture(scope="module")
+def fitted(layout):
+    """An ensemble of every family fitted before UNTIL, its data and held-out feature rows."""
+    config = RunConfig(**ENSEMBLE_RUN)
+    prepared = prepare(config, layout.root)
+    X = prepared.X
+    label_sets = {h: make_labels(config, prepared.bars, X, h) for h in ("4h", "24h", "48h")}
+    rows = usable_rows(config, X, label_sets["24h"])
+    ts = X.index.get_level_values("ts")[rows]
+    t1 = pd.DatetimeIndex(label_sets["24h"]["t1"].iloc[rows])
+    train = rows[(ts < UNTIL - pd.Timedelta("24h")) & (t1 < UNTIL)]
+    following = next_bar_returns(prepared.bars, X.index)
+    scorer = fit_ensemble(config, X, label_sets, train, "24h", UNTIL, following)
+    all_ts = X.index.get_level_values("ts")
+    sample = X[(all_ts >= UNTIL) & (all_ts < UNTIL + pd.Timedelta("7D"))]
+    return scorer, prepared, following, sample
+
+
+def _stream(live, prepared, start, end) -> pd.DataFrame:
+    """Feed the rows of [start, end) one bar close at a time; P(up) and sizing per row."""
+    X = prepared.X
+    ts = X.index.get_level_values("ts")
+    part = X[(ts >= start) & (ts < end)]
+    close = prepared.bars["close"]
+    out = []
+    for t, rows in part.groupby(level="ts", sort=True):
+        p, position = live.on_rows(
+            t,
+            list(rows.index.get_level_values("symbol")),
+            rows[live.columns].to_numpy(),
+            close.reindex(rows.index).to_numpy(),
+        )
+        out.append(pd.DataFrame({"p_up": p, "rl_position": position}, index=rows.index))
+    return pd.concat(out)
+
+
+def test_the_stream_equals_batch_and_onnx_equals_the_stream(fitted):
+    scorer, prepared, following, sample = fitted
+    X = prepared.X
+    ts = X.index.get_level_values("ts")
+    start, end = UNTIL, UNTIL + pd.Timedelta("14D")
+    batch = predict_rows(scorer, X, np.flatnonzero((ts >= start) & (ts < end)), following)
+    served = load_ensemble(export_ensemble(scorer, sample))
+    for name, live, tolerance in (
+        ("libraries", eager_ensemble(scorer), 1e-12),
+        ("onnx", served, 1e-5),
+    ):
+        _stream(live, prepared, start - pd.Timedelta("20D"), start)  # windows and held scores
+        live.reset_sizing()  # the agent's book starts where the batch one does
+        got = _stream(live, prepared, start, end)
+        expected = batch.reindex(got.index)
+        assert len(got) == len(batch) > 900
+        assert (got["p_up"].isna() == expected["p_up"].isna()).all(), name
+        worst = np.nanmax(np.abs(got["p_up"] - expected["p_up"]))
+        assert worst <= tolerance, (name, worst)
+        changed = (got["rl_position"] != expected["rl_position"]).sum()
+        assert changed == 0, f"{name}: {changed} sizing positions differ"
+        assert expected["rl_position"].nunique() > 1  # the agent does size
+
+
+def test_the_stream_state_survives_json_and_a_wrong_one_is_refused(fitted):
+    scorer, prepared, _, sample = fitted
+    files = export_ensemble(scorer, sample)
+    first, second = load_ensemble(files), load_ensemble(files)
+    day = pd.Timedelta("1D")
+    _stream(first, prepared, UNTIL - 10 * day, UNTIL)
+    state = json.loads(json.dumps(first.snapshot(), allow_nan=False))
+    second.restore(state)
+    a = _stream(first, prepared, UNTIL, UNTIL + 3 * day)
+    b = _stream(second, prepared, UNTIL, UNTIL + 3 * day)
+    pd.testing.assert_frame_equal(a, b)
+
+    wrong = copy.deepcopy(state)
+    wrong["members"].pop(next(iter(wrong["members"])))
+    with pytest.raises(ValueError, match="ensemble state for members"):
+        second.restore(wrong)
+    sequence = next(m.key for m in second.members if m.lookback > 1)
+    symbol = next(iter(state["members"][sequence]))
+    wrong = copy.deepcopy(state)
+    wrong["members"][sequence][symbol]["window"] = [[0.0]]
+    with pytest.raises(ValueError, match="window of shape"):
+        second.restore(wrong)
+    manifest = json.loads(files[MANIFEST])
+    with pytest.raises(ValueError, match="version"):
+        load_ensemble({**files, MANIFEST: json.dumps({**manifest, "version": 99}).encode()})
+
+
+def test_the_export_refuses_a_graph_that_disagrees_and_leaves_the_model_as_it_was(
+    fitted, monkeypatch
+):
+    import edgecraft.signals.onnx_ensemble as onnx_ensemble
+    from edgecraft.models.onnx_export import sequence_to_onnx
+
+    scorer, prepared, _, sample = fitted
+    before = scorer.predict(prepared.X, np.arange(len(prepared.X) - 500, len(prepared.X)))
+    export_ensemble(scorer, sample)
+    after = scorer.predict(prepared.X, np.arange(len(prepared.X) - 500, len(prepared.X)))
+    pd.testing.assert_frame_equal(before, after)  # exporting put no network back in training
+
+    def perturbed(model):
+        other = copy.deepcopy(model)
+        with __import__("torch").no_grad():
+            for parameter in other.net_.parameters():
+                parameter.add_(0.05)
+        return sequence_to_onnx(other)
+
+    monkeypatch.setattr(onnx_ensemble, "sequence_to_onnx", perturbed)
+    with pytest.raises(ParityError, match=r"member (lstm|transformer) \(score\)"):
+        export_ensemble(scorer, sample)
+
+
+def test_a_sac_policy_exports_with_parity(real_bars):
+    from edgecraft.models.onnx_export import policy_to_onnx
+    from edgecraft.models.rl import SizingAgent
+    from edgecraft.signals.onnx_ensemble import _observations, session
+
+    btc = real_bars.xs("BTC/USDT", level="symbol").iloc[-3000:]
+    frame = pd.DataFrame(
+        {
+            "p_up": np.random.default_rng(1).uniform(0.3, 0.7, len(btc)),
+            "next_return": btc["close"].pct_change().shift(-1).fillna(0.0).to_numpy(),
+        },
+        index=pd.MultiIndex.from_product([btc.index, ["BTC/USDT"]], names=["ts", "symbol"]),
+    )
+    agent = SizingAgent("sac", timesteps=700, episode_length=128).fit(frame)
+    obs = _observations(frame["p_up"].to_numpy(), np.random.default_rng(2))
+    eager, _ = agent._loaded().predict(obs, deterministic=True)
+    (onnx,) = session(policy_to_onnx(agent).SerializeToString()).run(["position"], {"obs": obs})
+    np.testing.assert_allclose(onnx, np.clip(eager[:, 0], -1, 1), atol=1e-5)
+    assert np.ptp(onnx) > 0
