@@ -194,9 +194,17 @@ ENSEMBLE_RUN = {
     "ensemble": {
         "inner_folds": 2,
         "members": MEMBERS,
-        "sizing": {"algo": "ppo", "timesteps": 1000},
+        "sizing": {"algo": "ppo", "timesteps": 3000},
     },
     "signals": {"full_size_confidence": 0.6},
+    # a risk manager that trades often, with resting limits and slices, so a served paper book
+    # and the backtest have orders and fills to agree on
+    "risk": {
+        "min_confidence": 0.5,
+        "min_edge_to_cost": 0.0,
+        "market_confidence": 0.56,
+        "slice_above": 0.03,
+    },
     "validation": {"test_length": "120d", "min_train": "240d"},
 }
 
