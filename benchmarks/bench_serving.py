@@ -1,11 +1,15 @@
 """Benchmark: live decision latency through ONNX Runtime vs the training libraries, and over HTTP.
 
-Run: .venv/bin/python benchmarks/bench_serving.py [--run RUN_DIR]
+Run: .venv/bin/python benchmarks/bench_serving.py [--run RUN_DIR | --ensemble]
 Without --run it first trains a small run (BTC, ETH, SOL; 2022-2024) into a temporary folder; with
---run (e.g. the default run of `make run`, 17 pairs) it serves that run's pairs.
-In-process: one `Engine.on_bars` per bar close (every symbol: streaming feature update, model,
-calibration, signal rule, risk manager), p50/p99, with the ONNX Runtime scorer and with the
-LightGBM scorer it was exported from, in the same run. HTTP: `POST /bars` on loopback at a fixed
+--run (e.g. the default run of `make run`, 17 pairs) it serves that run's pairs; with --ensemble
+it trains configs/ensemble.yaml's ensemble (LightGBM, LSTM, Transformer, stacked meta-model,
+PPO sizing; the same architectures) on all 17 pairs over one year with fewer epochs and PPO
+steps (latency depends on the architecture, not on how long it trained) and serves that.
+In-process: one `Engine.on_bars` per bar close (every symbol: streaming feature update, every
+model, meta-model, calibration, sizing, signal rule, risk manager), p50/p99, with the ONNX
+Runtime graphs and with the training libraries they were exported from (LightGBM, PyTorch
+eager, scikit-learn, Stable-Baselines3), in the same run. HTTP: `POST /bars` on loopback at a fixed
 200 requests/s for 30 s against uvicorn with state shared in Redis (127.0.0.1:6379).
 """
 
@@ -35,6 +39,8 @@ from edgecraft.live.service import LiveService  # noqa: E402
 from edgecraft.research.config import load_run_config  # noqa: E402
 from edgecraft.research.experiment import run_experiment  # noqa: E402
 from edgecraft.serving.app import create_app  # noqa: E402
+from edgecraft.signals.ensemble import EnsembleScorer  # noqa: E402
+from edgecraft.signals.live_ensemble import eager_ensemble  # noqa: E402
 
 CUTOFF = "2024-06-01"
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
@@ -54,6 +60,28 @@ def small_run(out: Path) -> Path:
     return run_experiment(config, None, out)
 
 
+def ensemble_run(out: Path) -> Path:
+    base = load_run_config(Path(__file__).parents[1] / "configs" / "ensemble.yaml")
+    spec = base.ensemble.model_dump()
+    for member in spec["members"]:
+        if member["name"] in ("lstm", "transformer"):
+            member["params"]["epochs"] = 1
+    spec["sizing"]["timesteps"] = 2000
+    config = base.model_copy(
+        update={
+            "name": "bench-ensemble",
+            "start": "2023-01-01",
+            "end": "2024-05-31",
+            "ensemble": type(base.ensemble)(**spec),
+            "validation": base.validation.model_copy(
+                update={"test_length": "120d", "min_train": "365d"}
+            ),
+            "trials": 1,
+        }
+    )
+    return run_experiment(config, None, out)
+
+
 def later_bars(layout: DataLayout, hours: int, symbols: list[str]) -> dict[pd.Timestamp, list]:
     bars = layout.load_bars("spot", "1h", symbols)
     ts = bars.index.get_level_values("ts")
@@ -69,11 +97,14 @@ def later_bars(layout: DataLayout, hours: int, symbols: list[str]) -> dict[pd.Ti
 
 def in_process(run: Path, layout: DataLayout, hours: int) -> dict[str, np.ndarray]:
     timings = {}
-    for name in ("onnxruntime", "lightgbm"):
+    for name in ("onnxruntime", "libraries"):
         service = LiveService(run, None, layout)
-        if name == "lightgbm":  # the same engine with the training library's scorer
+        if name == "libraries":  # the same engine with the training libraries' scorer
             horizon = service.scorer.horizon
-            service.engine.scorer = joblib.load(run / "models" / f"model_{horizon}.joblib")
+            fitted = joblib.load(run / "models" / f"model_{horizon}.joblib")
+            if isinstance(fitted, EnsembleScorer):
+                fitted = eager_ensemble(fitted)
+            service.engine.scorer = fitted
         service.warm_up(layout, since="2023-06-01", until=CUTOFF)
         samples = []
         for bars in later_bars(layout, hours, service.config.symbols).values():
@@ -142,25 +173,27 @@ def over_http(run: Path, layout: DataLayout, rate: float, seconds: float) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", type=Path)
+    parser.add_argument("--ensemble", action="store_true")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     layout = DataLayout(default_data_dir())
     with tempfile.TemporaryDirectory() as tmp:
-        run = args.run or small_run(Path(tmp))
+        run = args.run or (ensemble_run if args.ensemble else small_run)(Path(tmp))
         timings = in_process(run, layout, 2000)
         symbols = load_run_config(run / "config.yaml").symbols
         print(
             f"in-process Engine.on_bars, one bar close of {len(symbols)} symbols "
-            f"(features + model + calibration + signal + risk), {len(timings['lightgbm'])} closes:"
+            f"(features + models + calibration + sizing + signal + risk), "
+            f"{len(timings['libraries'])} closes:"
         )
         for name, ms in timings.items():
             print(
                 f"  {name:12s} p50 {np.percentile(ms, 50):6.3f} ms   p99 "
                 f"{np.percentile(ms, 99):6.3f} ms"
             )
-        ratio = np.percentile(timings["lightgbm"], 50) / np.percentile(timings["onnxruntime"], 50)
-        print(f"  ratio lightgbm / onnxruntime (p50) = {ratio:.2f}x  (target: p99 <= 1 ms)")
+        ratio = np.percentile(timings["libraries"], 50) / np.percentile(timings["onnxruntime"], 50)
+        print(f"  ratio libraries / onnxruntime (p50) = {ratio:.2f}x  (target: p99 <= 5 ms)")
         latencies, errors, elapsed, redis_state = over_http(run, layout, args.rate, args.seconds)
         print(
             f"HTTP POST /bars on loopback at {args.rate:.0f}/s for {elapsed:.1f} s "
@@ -168,7 +201,7 @@ def main() -> None:
         )
         print(
             f"  p50 {np.percentile(latencies, 50):6.3f} ms   p99 "
-            f"{np.percentile(latencies, 99):6.3f} ms   errors {errors}  (target: p99 <= 5 ms, "
+            f"{np.percentile(latencies, 99):6.3f} ms   errors {errors}  (target: p99 <= 10 ms, "
             "0 errors)"
         )
 

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
@@ -19,6 +18,7 @@ from edgecraft.research.run import prepare
 from edgecraft.signals.calibration import Calibrator
 from edgecraft.signals.ensemble import EnsembleScorer, Member
 from tests.conftest import ENSEMBLE_RUN
+
 
 @pytest.fixture(scope="module")
 def prepared(layout):

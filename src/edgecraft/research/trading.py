@@ -79,9 +79,7 @@ def build_engine(
     )
     risk = RiskManager(config.risk, config.costs.fee_bps + config.costs.half_spread_bps)
     sig = config.signals
-    rule = SignalRule(
-        sig.min_confidence, sig.target_atr, sig.stop_atr, sig.full_size_confidence
-    )
+    rule = SignalRule(sig.min_confidence, sig.target_atr, sig.stop_atr, sig.full_size_confidence)
     bars_per_year = pd.Timedelta("365D") / timeframe_delta(config.features.base_timeframe)
     return Engine(
         stream,

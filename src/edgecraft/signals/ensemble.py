@@ -30,9 +30,7 @@ def confirm_rule(p: np.ndarray, q: np.ndarray, filter_confidence: float) -> np.n
     """Rules mode: the direction member's P(up) `p` where the filter member's P(up) `q` is on
     the same side with at least `filter_confidence`, else 0.5; NaN where either is NaN."""
     known = np.isfinite(p) & np.isfinite(q)
-    confirmed = (np.sign(q - 0.5) == np.sign(p - 0.5)) & (
-        np.maximum(q, 1 - q) >= filter_confidence
-    )
+    confirmed = (np.sign(q - 0.5) == np.sign(p - 0.5)) & (np.maximum(q, 1 - q) >= filter_confidence)
     return np.where(known, np.where(confirmed, p, 0.5), np.nan)
 
 

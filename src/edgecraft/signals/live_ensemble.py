@@ -167,8 +167,14 @@ class LiveEnsemble:
         for i, symbol in enumerate(symbols):
             book = books.setdefault(
                 symbol,
-                {"close": None, "position": 0.0, "cost": 0.0, "equity": 1.0, "peak": 1.0,
-                 "returns": []},
+                {
+                    "close": None,
+                    "position": 0.0,
+                    "cost": 0.0,
+                    "equity": 1.0,
+                    "peak": 1.0,
+                    "returns": [],
+                },
             )
             if book["close"] is not None:
                 r = close[i] / book["close"] - 1.0
