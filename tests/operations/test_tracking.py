@@ -55,8 +55,13 @@ def test_a_run_is_logged_registered_and_served_back_by_alias(finished_run, store
     ).read_bytes()
 
 
-def test_serve_needs_one_run_source_and_a_known_alias(tmp_path):
+def test_serve_needs_one_run_source_and_a_known_alias(tmp_path, monkeypatch):
     runner = CliRunner()
+    monkeypatch.delenv("EDGECRAFT_TOKEN", raising=False)
+    tokenless = runner.invoke(app, ["serve", "--model", "edgecraft-small@champion"])
+    assert tokenless.exit_code == 1 and "EDGECRAFT_TOKEN is not set" in tokenless.output
+    assert "--insecure" in tokenless.output
+    monkeypatch.setenv("EDGECRAFT_TOKEN", "a-secret-token")
     neither = runner.invoke(app, ["serve"])
     assert neither.exit_code == 1 and "exactly one of --run" in neither.output
     malformed = runner.invoke(app, ["serve", "--model", "edgecraft-small"])
@@ -74,3 +79,4 @@ def test_serve_needs_one_run_source_and_a_known_alias(tmp_path):
     assert (
         unknown.exit_code == 1 and "no model version edgecraft-nothing@champion" in unknown.output
     )
+    assert not any("a-secret-token" in r.output for r in (neither, malformed, unknown))

@@ -9,7 +9,6 @@ import shutil
 import socket
 import threading
 import time
-import uuid
 
 import httpx
 import numpy as np
@@ -23,11 +22,10 @@ from edgecraft.core.errors import DataError
 from edgecraft.live.service import LiveService
 from edgecraft.research.artifacts import load_onnx_scorer
 from edgecraft.research.config import atr_columns
-from edgecraft.research.run import prepare
 from edgecraft.serving.app import TOKEN_ENV, create_app
 from edgecraft.signals.build import build_signals
+from tests.serving.conftest import CUTOFF, _bars_after, _service
 
-CUTOFF = "2024-06-20 00:00"
 REDIS = "redis://127.0.0.1:6379/0"
 AUTH = {"Authorization": "Bearer test-token"}
 
@@ -35,47 +33,6 @@ AUTH = {"Authorization": "Bearer test-token"}
 @pytest.fixture(autouse=True)
 def token(monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, "test-token")
-
-
-@pytest.fixture(scope="module")
-def batch(finished_run, layout):
-    from edgecraft.research.artifacts import verify
-
-    config = verify(finished_run)
-    prepared = prepare(config, layout.root)
-    return config, prepared
-
-
-def _bars_after(prepared, start: str, hours: int) -> list[dict]:
-    bars = prepared.bars
-    ts = bars.index.get_level_values("ts")
-    part = bars[
-        (ts > pd.Timestamp(start, tz="UTC"))
-        & (ts <= pd.Timestamp(start, tz="UTC") + pd.Timedelta(hours=hours))
-    ]
-    return [
-        {
-            "symbol": s,
-            "ts": t.isoformat(),
-            **{k: float(r[k]) for k in ("open", "high", "low", "close", "volume")},
-        }
-        for (t, s), r in part.iterrows()
-    ]
-
-
-@pytest.fixture(scope="module")
-def warm(finished_run, layout) -> dict:
-    """The state of a service fed every bar from the run's start to CUTOFF (computed once)."""
-    service = LiveService(finished_run, None, layout)
-    service.warm_up(layout, since="2022-01-01", until=CUTOFF)
-    return service.snapshot()
-
-
-def _service(finished_run, layout, redis_url=None, warm_state=None) -> LiveService:
-    service = LiveService(finished_run, redis_url, layout)
-    service.redis.prefix = f"edgecraft-test:{uuid.uuid4().hex}"  # isolate each test's keys
-    service.restore(copy.deepcopy(warm_state))
-    return service
 
 
 def test_live_features_and_signals_equal_batch(finished_run, layout, batch, warm):
@@ -175,6 +132,60 @@ def test_redis_shares_state_and_a_restart_resumes(finished_run, layout, batch, w
         reference.ingest([b for b in _records(posted) if b.ts.isoformat() == hour])
     assert first.latest.signals == reference.latest.signals
     redis.Redis.from_url(REDIS).delete(*redis.Redis.from_url(REDIS).keys(f"{prefix}:*"))
+
+
+class _Exploit:
+    """What a pickle-reading server would run: `touch` a marker file."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_tampered_state_blob_is_refused_and_runs_no_code(
+    finished_run, layout, batch, warm, tmp_path
+):
+    import pickle
+
+    from edgecraft.live.codec import encode
+
+    _, prepared = batch
+    posted = _bars_after(prepared, CUTOFF, 2)
+    hours = sorted({b["ts"] for b in posted})
+    marker = tmp_path / "pwned"
+    broken_state = copy.deepcopy(warm)
+    symbol = next(iter(broken_state["features"]["symbols"]))
+    broken_state["features"]["symbols"][symbol]["row"] = np.zeros(3)
+    blobs = {
+        "pickle": pickle.dumps(_Exploit(marker)),
+        "garbage": b"\x00\xffnot a state",
+        "schema": encode({"x": 1}).replace(b"\xa6schema\x01", b"\xa6schema\x63"),
+        "shape": encode(broken_state),
+    }
+    reference = _service(finished_run, layout, warm_state=warm)
+    for hour in hours:
+        reference.ingest([b for b in _records(posted) if b.ts.isoformat() == hour])
+    r = redis.Redis.from_url(REDIS)
+    for name, blob in blobs.items():
+        service = _service(finished_run, layout, REDIS, warm)
+        prefix = service.redis.prefix
+        client = TestClient(create_app(service))
+        first = [b for b in posted if b["ts"] == hours[0]]
+        assert client.post("/bars", json={"bars": first}, headers=AUTH).status_code == 200
+        r.set(f"{prefix}:state", blob)
+        r.set(f"{prefix}:version", 10**6)  # "newer" than the worker's own
+        second = [b for b in posted if b["ts"] == hours[1]]
+        response = client.post("/bars", json={"bars": second}, headers=AUTH)
+        assert response.status_code == 200, (name, response.text)
+        health = client.get("/health").json()
+        assert health["state_refused"], name
+        assert service.latest.signals == reference.latest.signals, name  # its own state went on
+        r.delete(*r.keys(f"{prefix}:*"))
+    assert not marker.exists()  # nothing in the blob ran
 
 
 def _records(posted):
@@ -434,9 +445,9 @@ def test_a_paper_book_served_over_http_decides_as_the_backtest_does(
     health = client.get("/health").json()["paper"]
     assert health["equity"] == pytest.approx(service.broker.equity)
     # the shared state carries the book, not the funding history, and a restore re-attaches it
-    import pickle
+    from edgecraft.live.codec import decode, encode
 
-    state = pickle.loads(pickle.dumps(service.snapshot()))
+    state = decode(encode(service.snapshot()))
     assert state["broker"].funding == {}
     restored = _service(finished_run, layout, warm_state=state)
     assert restored.broker.funding.keys() == service.broker.funding.keys()

@@ -1,6 +1,6 @@
 """The ensemble bar by bar, on real data: the stream on the training libraries equals the batch
 predictions, the stream on ONNX Runtime equals that within the export's parity, its state
-survives JSON, and the export refuses a graph that disagrees with the model."""
+survives the live state's codec, and the export refuses a graph that disagrees with the model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from edgecraft.live.codec import decode, encode
 from edgecraft.research.config import RunConfig
 from edgecraft.research.ensemble import fit_ensemble
 from edgecraft.research.fitting import make_labels, next_bar_returns, predict_rows, usable_rows
@@ -26,7 +27,11 @@ UNTIL = pd.Timestamp("2024-03-01", tz="UTC")  # the ensemble trains on labels kn
 @pytest.fixture(scope="module")
 def fitted(layout):
     """An ensemble of every family fitted before UNTIL, its data and held-out feature rows."""
-    config = RunConfig(**ENSEMBLE_RUN)
+    # an agent trained briefly enough that its positions still vary over two weeks
+    sizing = {"algo": "ppo", "timesteps": 1000}
+    config = RunConfig(
+        **{**ENSEMBLE_RUN, "ensemble": {**ENSEMBLE_RUN["ensemble"], "sizing": sizing}}
+    )
     prepared = prepare(config, layout.root)
     X = prepared.X
     label_sets = {h: make_labels(config, prepared.bars, X, h) for h in ("4h", "24h", "48h")}
@@ -83,13 +88,13 @@ def test_the_stream_equals_batch_and_onnx_equals_the_stream(fitted):
         assert expected["rl_position"].nunique() > 1  # the agent does size
 
 
-def test_the_stream_state_survives_json_and_a_wrong_one_is_refused(fitted):
+def test_the_stream_state_survives_the_codec_and_a_wrong_one_is_refused(fitted):
     scorer, prepared, _, sample = fitted
     files = export_ensemble(scorer, sample)
     first, second = load_ensemble(files), load_ensemble(files)
     day = pd.Timedelta("1D")
     _stream(first, prepared, UNTIL - 10 * day, UNTIL)
-    state = json.loads(json.dumps(first.snapshot(), allow_nan=False))
+    state = decode(encode(first.snapshot()))  # the live state's own format, not pickle
     second.restore(state)
     a = _stream(first, prepared, UNTIL, UNTIL + 3 * day)
     b = _stream(second, prepared, UNTIL, UNTIL + 3 * day)

@@ -55,15 +55,37 @@ def serve(
     drift: Annotated[
         Path | None, typer.Option(help="Folder of `edgecraft monitor` reports for the dashboard.")
     ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            help="Open POST /bars to anyone when EDGECRAFT_TOKEN is not set (loopback tests "
+            "only); without it the server refuses to start with no token."
+        ),
+    ] = False,
+    private_reads: Annotated[
+        bool, typer.Option(help="Reads (signals, features, stream) need the token too.")
+    ] = False,
 ) -> None:
     """Serve the run's signals over HTTP: the dashboard at /dashboard, the API at /docs
-    (POST /bars needs EDGECRAFT_TOKEN)."""
+    (POST /bars needs the bearer token in EDGECRAFT_TOKEN)."""
+    import os
+
     import uvicorn
 
     from edgecraft.live.poller import start_poller
     from edgecraft.live.service import open_service
-    from edgecraft.serving.app import create_app
+    from edgecraft.serving.app import TOKEN_ENV, create_app
 
+    if not os.environ.get(TOKEN_ENV) and not insecure:
+        raise fail(
+            ConfigError(
+                f"{TOKEN_ENV} is not set: POST /bars would be closed. Set it to a secret "
+                "token (clients send 'Authorization: Bearer <token>'), or pass --insecure to "
+                "accept bars from anyone"
+            )
+        )
+    if private_reads and not os.environ.get(TOKEN_ENV):
+        raise fail(ConfigError(f"--private-reads needs {TOKEN_ENV}"))
     try:
         run_dir = _resolve_run(run_dir, model, tracking_uri)
         service = open_service(run_dir, redis_url, data, warmup_bars, paper)
@@ -79,7 +101,14 @@ def serve(
             online = FeatureRepo(feast).online
         err_console.print(f"dashboard: http://{host}:{port}/dashboard", highlight=False)
         uvicorn.run(
-            create_app(service, online, paper_ledger, drift),
+            create_app(
+                service,
+                online,
+                paper_ledger,
+                drift,
+                insecure=insecure,
+                public_reads=not private_reads,
+            ),
             host=host,
             port=port,
             log_level="warning",

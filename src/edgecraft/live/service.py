@@ -10,6 +10,7 @@ in-process state and says so in `health`.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from itertools import groupby
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 RECENT_BARS = 500  # bars and signals per symbol kept for the dashboard
+LOCK_WAIT_S = 5.0  # how long a request waits for another one's bars before it gets 503
 
 
 class LiveService:
@@ -83,6 +85,7 @@ class LiveService:
         self.version = -1
         self.redis = RedisState(redis_url, f"edgecraft:{self.run_id}")
         self.listeners: list[Callable[[dict], None]] = []
+        self._writer = threading.Lock()
         self.inputs = None  # an InputPoller keeping funding / Fear & Greed fresh (live/inputs.py)
         self.resume()
 
@@ -90,11 +93,13 @@ class LiveService:
     def start_paper(self) -> None:
         """Start a paper book now: flat, equity 1, the risk manager's state fresh (decisions made
         while warming up assumed fills that never happened)."""
-        symbols = sorted(set(self.config.symbols) | set(self.config.features.references))
-        self.broker = PaperBroker(symbols, costs_of(self.config), self.funding)
+        self.broker = PaperBroker(self._book_symbols(), costs_of(self.config), self.funding)
         self.engine.risk.state = PortfolioState()
         if hasattr(self.scorer, "reset_sizing"):  # an ensemble's sizing agent starts flat too
             self.scorer.reset_sizing()
+
+    def _book_symbols(self) -> list[str]:
+        return sorted(set(self.config.symbols) | set(self.config.features.references))
 
     def snapshot(self) -> dict:
         return {
@@ -107,6 +112,15 @@ class LiveService:
         }
 
     def restore(self, state: dict) -> None:
+        """Continue from a `snapshot` (TypeError / KeyError / ValueError for one of another
+        shape; `_adopt` then puts the previous state back)."""
+        if not isinstance(state.get("risk"), PortfolioState):
+            raise TypeError("the risk state is not a PortfolioState")
+        broker = state.get("broker")
+        if broker is not None and (
+            not isinstance(broker, PaperBroker) or broker.symbols != self._book_symbols()
+        ):
+            raise TypeError("the paper book is not one of this run's symbols")
         self.engine.features.restore(state["features"])
         self.engine.risk.state = state["risk"]
         self.latest = Latest(**state["latest"])
@@ -120,10 +134,22 @@ class LiveService:
         """Take Redis's state when it is newer than ours (another worker, or a restart)."""
         remote = self.redis.version()
         if remote > self.version:
-            state = self.redis.load()
-            if state is not None:
-                self.restore(state)
-                self.version = remote
+            self._adopt(remote)
+
+    def _adopt(self, remote: int) -> None:
+        """Take the shared state of version `remote`, whole or not at all: a blob that does not
+        decode, or does not fit this run, is refused and the in-process state stays."""
+        state = self.redis.load()
+        if state is None:
+            return
+        own = self.snapshot()
+        try:
+            self.restore(state)
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            self.restore(own)
+            self.redis.refuse(f"it does not fit this run: {type(exc).__name__}: {exc}")
+            return
+        self.version = remote
 
     def warm_up(
         self,
@@ -203,15 +229,22 @@ class LiveService:
             seen[bar.symbol] = ts_ns
 
     def ingest(self, bars: list[Bar], publish: bool = True) -> list[Decision]:
-        """Apply closed bars (all symbols of a ts together) and return the decisions."""
+        """Apply closed bars (all symbols of a ts together) and return the decisions. One
+        request at a time per process (the HTTP shell calls it from worker threads), one at a
+        time across processes (Redis's lock)."""
+        if not self._writer.acquire(timeout=LOCK_WAIT_S):
+            raise RejectedBarError("another request is applying bars; retry", 503)
+        try:
+            return self._ingest(bars, publish)
+        finally:
+            self._writer.release()
+
+    def _ingest(self, bars: list[Bar], publish: bool) -> list[Decision]:
         token, remote = self.redis.begin()
         committed = False
         try:
             if remote > self.version:  # another worker (or our past self) is ahead: take it
-                state = self.redis.load()
-                if state is not None:
-                    self.restore(state)
-                    self.version = remote
+                self._adopt(remote)
             self.check(bars)
             decisions = self._decide(bars)
             for bar in bars:
@@ -290,6 +323,7 @@ class LiveService:
             "horizon": self.scorer.horizon,
             "redis": self.redis.status,
             "state": "shared" if self.redis.status == "up" else "in-process",
+            "state_refused": self.redis.refused,  # why Redis's state was not taken, if it was not
             "version": self.version,
             "symbols": sorted(self.latest.signals),
             # each polled input channel: its newest event, age, max age and whether it is stale

@@ -1,12 +1,14 @@
 """The live service's state store: snapshots and the writers' lock in Redis, or nothing.
 
 Errors reaching Redis mark it down (the service goes on from its in-process state), never raise.
+The state is stored by `live.codec` (versioned MessagePack of known types, never pickle): a blob
+it refuses is logged, named on `/health`, and the service keeps its in-process state.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import pickle
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import redis
+
+from edgecraft.live.codec import StateFormatError, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ class RedisState:
             else None
         )
         self.status = "off" if url is None else "unknown"
+        self.refused: str | None = None  # why the last shared state read was refused
 
     def _call(self, action: Callable[[redis.Redis], object]) -> object:
         if self.client is None:
@@ -60,8 +65,26 @@ class RedisState:
             return None
 
     def load(self) -> dict | None:
+        """The shared state; None when there is none, Redis is down, or the blob is refused."""
         raw = self._call(lambda r: r.get(f"{self.prefix}:state"))
-        return pickle.loads(raw) if raw else None
+        if not raw:
+            return None
+        try:
+            state = decode(raw)
+        except StateFormatError as exc:
+            self.refuse(str(exc))
+            return None
+        if not isinstance(state, dict):
+            self.refuse(f"the state is a {type(state).__name__}, not a mapping")
+            return None
+        self.refused = None
+        return state
+
+    def refuse(self, why: str) -> None:
+        log.error(
+            "redis state %s:state refused (%s): keeping the in-process state", self.prefix, why
+        )
+        self.refused = why
 
     def version(self) -> int:
         raw = self._call(lambda r: r.get(f"{self.prefix}:version"))
@@ -97,13 +120,15 @@ class RedisState:
     ) -> None:
         """Write the state, the version and the changed symbols' latest values, and release the
         lock, in one round trip."""
+        blob = encode(state)
 
         def write(r: redis.Redis) -> None:
             pipe = r.pipeline(transaction=False)  # the lock already orders the writers
-            pipe.set(f"{self.prefix}:state", pickle.dumps(state))
+            pipe.set(f"{self.prefix}:state", blob)
             pipe.set(f"{self.prefix}:version", version)
             for symbol in symbols:
-                pipe.hset(f"{self.prefix}:signals", symbol, pickle.dumps(latest.signals[symbol]))
+                record = json.dumps(latest.signals[symbol], default=str)
+                pipe.hset(f"{self.prefix}:signals", symbol, record)
                 pipe.hset(f"{self.prefix}:vectors", symbol, latest.vectors[symbol].tobytes())
             pipe.eval(_RELEASE, 1, f"{self.prefix}:lock", token)
             pipe.execute()

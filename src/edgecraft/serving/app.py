@@ -15,6 +15,7 @@ import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from edgecraft.core.contracts import Bar
 from edgecraft.live.service import LiveService
@@ -22,6 +23,52 @@ from edgecraft.live.state import RejectedBarError
 from edgecraft.serving.dashboard import mount_dashboard
 
 TOKEN_ENV = "EDGECRAFT_TOKEN"
+MAX_BODY = 4 * 1024 * 1024  # bytes: 10,000 bars (the most one request may carry) fit in ~2 MB
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes gets 413 before the app sees any of it,
+    whether it says its length (Content-Length) or streams it (chunked): the body is read up to
+    the limit first, then handed on."""
+
+    def __init__(self, app, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _too_large(send, self.limit)
+        messages, seen = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                return await _too_large(send, self.limit)
+            if not message.get("more_body", False):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+
+async def _too_large(send, limit: int) -> None:
+    body = json.dumps({"detail": f"request body over {limit} bytes"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BarIn(BaseModel):
@@ -68,11 +115,18 @@ def create_app(
     online_features: Callable[[list[str]], pd.DataFrame] | None = None,
     paper_ledger: str | None = None,
     drift: Path | None = None,
+    insecure: bool = False,
+    public_reads: bool = True,
 ) -> FastAPI:
     """The HTTP shell over one LiveService; `online_features(symbols)` (e.g. a Feast
     repository's online read) backs GET /features/{base}/{quote} when given. The dashboard
     (GET /dashboard) shows the paper sessions of `paper_ledger` and the drift reports under
-    `drift` when given."""
+    `drift` when given.
+
+    Writes (POST /bars) need the bearer token of EDGECRAFT_TOKEN, compared in constant time;
+    without one they answer 503, unless `insecure` opens them to anyone. Reads (signals,
+    features, stream) are public unless `public_reads` is False. The engine runs in a worker
+    thread, so reads and /health answer while a write waits for the state lock."""
     app = FastAPI(
         title="edgecraft", version="0.1.0", description=f"Signals of run {service.run_id}"
     )
@@ -90,10 +144,14 @@ def create_app(
     async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
         expected = os.environ.get(TOKEN_ENV)
         if not expected:
+            if insecure:
+                return
             raise HTTPException(503, f"writes are disabled: set {TOKEN_ENV} on the server")
         given = (authorization or "").removeprefix("Bearer ").strip()
-        if not secrets.compare_digest(given, expected):
+        if not secrets.compare_digest(given.encode(), expected.encode()):
             raise HTTPException(401, "missing or wrong bearer token")
+
+    readers = [] if public_reads else [Depends(require_token)]
 
     @app.get("/health")
     async def health() -> dict:
@@ -104,7 +162,7 @@ def create_app(
         """Apply closed bars (all or none); returns the signals and decisions they produced."""
         try:
             records = [b.record() for b in body.bars]
-            decisions = service.ingest(records)
+            decisions = await run_in_threadpool(service.ingest, records)
         except RejectedBarError as exc:
             raise HTTPException(exc.status, str(exc)) from exc
         return {
@@ -117,11 +175,11 @@ def create_app(
             ]
         }
 
-    @app.get("/signals")
+    @app.get("/signals", dependencies=readers)
     async def all_signals() -> dict:
         return {"signals": service.latest.signals}
 
-    @app.get("/signals/{base}/{quote}")
+    @app.get("/signals/{base}/{quote}", dependencies=readers)
     async def one_signal(base: str, quote: str) -> dict:
         symbol = f"{base}/{quote}".upper()
         signal = service.latest.signals.get(symbol)
@@ -129,7 +187,7 @@ def create_app(
             raise HTTPException(404, f"no signal yet for {symbol}")
         return signal
 
-    @app.get("/features/{base}/{quote}")
+    @app.get("/features/{base}/{quote}", dependencies=readers)
     async def features(base: str, quote: str) -> dict:
         """The newest feature values of a symbol from the online feature store."""
         if online_features is None:
@@ -141,7 +199,7 @@ def create_app(
             raise HTTPException(404, f"no online features for {symbol}")
         return {"symbol": symbol, "features": values}
 
-    @app.get("/stream")
+    @app.get("/stream", dependencies=readers)
     async def stream() -> StreamingResponse:
         """Server-sent events: one `signal` event per new signal."""
         loop_holder["loop"] = asyncio.get_running_loop()
@@ -160,4 +218,5 @@ def create_app(
         return StreamingResponse(events(), media_type="text/event-stream")
 
     mount_dashboard(app, service, paper_ledger, drift)
+    app.add_middleware(BodyLimit)
     return app

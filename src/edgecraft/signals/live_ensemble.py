@@ -10,7 +10,7 @@ prediction holds until its next bar, as in batch), and for a sequence member the
 The arithmetic is run by `Runner`s: the training libraries' (`eager_ensemble`: PyTorch,
 LightGBM, scikit-learn, Stable-Baselines3) or ONNX Runtime's (`signals.onnx_ensemble`). A test
 holds the eager stream equal to the batch predictions, and the ONNX stream to the eager one.
-The state is plain arrays and numbers (`snapshot` / `restore`), so it can be stored as JSON.
+The state is plain numbers and float32 arrays (`snapshot` / `restore`), stored by `live.codec`.
 """
 
 from __future__ import annotations
@@ -71,14 +71,14 @@ class LiveEnsemble:
 
     # state ---------------------------------------------------------------------------------
     def snapshot(self) -> dict:
-        """The stream's state as JSON-able values (lists and numbers)."""
+        """The stream's state as plain values: numbers, lists and float32 windows."""
         members = {
             key: {
                 symbol: {
                     "ts": s["ts"],
                     "score": _num(s["score"]),
                     "p": _num(s["p"]),
-                    **({"window": s["window"].tolist()} if "window" in s else {}),
+                    **({"window": s["window"].copy()} if "window" in s else {}),
                 }
                 for symbol, s in by_symbol.items()
             }
