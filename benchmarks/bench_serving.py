@@ -174,12 +174,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", type=Path)
     parser.add_argument("--ensemble", action="store_true")
+    parser.add_argument("--keep", type=Path, help="Train into this folder (reuse with --run).")
+    parser.add_argument("--in-process-only", action="store_true")
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     layout = DataLayout(default_data_dir())
     with tempfile.TemporaryDirectory() as tmp:
-        run = args.run or (ensemble_run if args.ensemble else small_run)(Path(tmp))
+        run = args.run or (ensemble_run if args.ensemble else small_run)(args.keep or Path(tmp))
         timings = in_process(run, layout, 2000)
         symbols = load_run_config(run / "config.yaml").symbols
         print(
@@ -194,6 +196,8 @@ def main() -> None:
             )
         ratio = np.percentile(timings["libraries"], 50) / np.percentile(timings["onnxruntime"], 50)
         print(f"  ratio libraries / onnxruntime (p50) = {ratio:.2f}x  (target: p99 <= 5 ms)")
+        if args.in_process_only:
+            return
         latencies, errors, elapsed, redis_state = over_http(run, layout, args.rate, args.seconds)
         print(
             f"HTTP POST /bars on loopback at {args.rate:.0f}/s for {elapsed:.1f} s "
