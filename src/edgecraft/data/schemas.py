@@ -162,6 +162,33 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
+def schema_of_path(path) -> Schema | None:
+    """The schema a file's place in the data layout says it follows (the one its loader reads it
+    with), or None where only its columns can tell: so `edgecraft validate` checks a file as the
+    loader will read it, and the two never disagree."""
+    from pathlib import Path
+
+    path = Path(path)
+    folder, name = path.parent.name, path.name
+    if path.parent.parent.name == "ohlcv":
+        return OHLCV
+    if path.parent.parent.name == "channels":
+        return CHANNEL
+    by_folder = {"funding": FUNDING, "taker_flow": TAKER_FLOW}
+    if folder in by_folder:
+        return by_folder[folder]
+    if folder == "sentiment":
+        if name.startswith("fear_greed_alternative_me"):
+            return FEAR_GREED
+        if name.startswith("fear_greed_coinmarketcap"):
+            return FEAR_GREED_CMC
+    if folder == "microstructure":
+        for marker, schema in (("_trades_", TRADES), ("_l2_top", L2_BOOK), ("_bbo_", BBO)):
+            if marker in name:
+                return schema
+    return None
+
+
 def detect_schema(columns: list[str]) -> Schema | None:
     """Return the schema a file with these columns is meant to follow, or None.
 

@@ -12,7 +12,7 @@ import pandas as pd
 from edgecraft.core.errors import Problem
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.reading import read_raw, typed_columns
-from edgecraft.data.schemas import Schema, detect_schema
+from edgecraft.data.schemas import Schema, detect_schema, schema_of_path
 from edgecraft.data.symbols import parse_bar_file_name
 
 _TIMEFRAME_IN_NAME = re.compile(r"[_-](\d+[mhd])(?=[._-])")
@@ -62,7 +62,7 @@ def validate_file(path: Path, schema: Schema | None = None, timeframe: str | Non
     if named is not None:
         report.problems = [named]
         return report
-    schema = schema or detect_schema(list(raw.columns))
+    schema = schema or schema_of_path(path) or detect_schema(list(raw.columns))
     if schema is None:
         report.problems = [
             Problem(
