@@ -15,6 +15,7 @@ The state is plain numbers and float32 arrays (`snapshot` / `restore`), stored b
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -129,11 +130,13 @@ class LiveEnsemble:
         for k, member in enumerate(self.members):
             own = self.state["members"][member.key]
             if ts_ns % member.bar_ns == 0:  # the member's own bar: it scores
-                inputs = (
-                    np.stack([self._push(own, s, member, x[i]) for i, s in enumerate(symbols)])
-                    if member.lookback > 1
-                    else np.asarray(x, dtype=np.float32)
-                )
+                if member.lookback > 1:
+                    scaled = member.scale(x)  # every symbol's row at once
+                    inputs = np.stack(
+                        [self._push(own, s, member, scaled[i]) for i, s in enumerate(symbols)]
+                    )
+                else:
+                    inputs = np.asarray(x, dtype=np.float32)
                 score, p = member.run(inputs)
                 for i, symbol in enumerate(symbols):
                     own.setdefault(symbol, {}).update(
@@ -148,12 +151,13 @@ class LiveEnsemble:
             return p_up, None
         return p_up, self._size(symbols, p_up, np.asarray(close, dtype=np.float64))
 
-    def _push(self, own: dict, symbol: str, member: LiveMember, row: np.ndarray) -> np.ndarray:
+    def _push(self, own: dict, symbol: str, member: LiveMember, scaled: np.ndarray) -> np.ndarray:
+        """Append a scaled row to the symbol's window (the oldest row drops out)."""
         entry = own.setdefault(symbol, {"ts": -1, "score": np.nan, "p": np.nan})
         window = entry.get("window")
         if window is None:
-            window = np.zeros((member.lookback, len(row)), dtype=np.float32)
-        entry["window"] = np.vstack([window[1:], member.scale(row)[None, :]])
+            window = np.zeros((member.lookback, len(scaled)), dtype=np.float32)
+        entry["window"] = np.concatenate([window[1:], scaled[None, :]])
         return entry["window"]
 
     def _size(self, symbols: list[str], p_up: np.ndarray, close: np.ndarray) -> np.ndarray:
@@ -164,6 +168,7 @@ class LiveEnsemble:
 
         books = self.state["sizing"]
         obs = np.empty((len(symbols), 5), dtype=np.float32)
+        history = np.full((len(symbols), VOL_BARS), np.nan)
         for i, symbol in enumerate(symbols):
             book = books.setdefault(
                 symbol,
@@ -184,15 +189,18 @@ class LiveEnsemble:
                 book["peak"] = max(book["peak"], book["equity"])
                 book["returns"] = [*book["returns"], r][-VOL_BARS:]
             returns = book["returns"]
-            vol = float(np.std(returns, ddof=1)) if len(returns) >= 2 else 0.01
+            if returns:
+                history[i, : len(returns)] = returns
             p = 0.0 if not np.isfinite(p_up[i]) else 2.0 * p_up[i] - 1.0
-            obs[i] = (
-                np.clip(p, -1.0, 1.0),
-                np.clip(abs(p), 0.0, 1.0),
-                book["position"],
-                min(vol / 0.01, VOL_CAP),
-                book["equity"] / book["peak"] - 1.0,
-            )
+            p = min(max(p, -1.0), 1.0)
+            obs[i, 0], obs[i, 1] = p, abs(p)
+            obs[i, 2] = book["position"]
+            obs[i, 4] = book["equity"] / book["peak"] - 1.0
+        known = np.isfinite(history).sum(axis=1)
+        with warnings.catch_warnings():  # fewer than two returns: the neutral 1 % instead
+            warnings.simplefilter("ignore", RuntimeWarning)
+            vol = np.where(known >= 2, np.nanstd(history, axis=1, ddof=1), 0.01)
+        obs[:, 3] = np.minimum(vol / 0.01, VOL_CAP)
         target = np.clip(np.asarray(self.sizing.act(obs), dtype=np.float64), -1.0, 1.0)
         for i, symbol in enumerate(symbols):
             book = books[symbol]
