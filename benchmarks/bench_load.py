@@ -5,7 +5,8 @@ Without --run it first trains the small 3-pair run of bench_serving.py. Each wor
 `edgecraft serve` process (warmed on the data folder's last 2000 bars; state in Redis at
 127.0.0.1:6379); with 2 workers the requests alternate between them, as behind a round-robin
 balancer. The load is open-loop: request i is due at start + i / rate and its latency counts from
-then (a late sender shows as latency, not as a lower rate). One in five requests is a POST /bars
+then (a late sender shows as latency, not as a lower rate); a request unanswered 10 s after its
+phase ends counts as an error. One in five requests is a POST /bars
 (the next bar close of every pair, a random walk continuing the data, sent in order on one
 connection); the rest are GET /signals on 32 connections.
 
@@ -153,12 +154,20 @@ async def phase(bases: list[str], bars: Bars, rate: float, seconds: float) -> di
             post_queue.put_nowait(due)
         else:
             tasks.append(asyncio.create_task(get(i, due)))
-    await asyncio.gather(*tasks)
+    # requests still unanswered 10 s after the phase's end count as errors (status None)
+    deadline = begin + seconds + 10.0
     post_queue.put_nowait(None)
-    await post_task
+    _, late = await asyncio.wait(
+        [*tasks, post_task], timeout=max(0.0, deadline - time.perf_counter())
+    )
+    for task in late:
+        task.cancel()
+    unanswered = n - len(latencies)
+    errors += unanswered
+    statuses[None] = statuses.get(None, 0) + unanswered
     for client in readers + writers:
         await client.aclose()
-    ms = np.array(latencies) * 1e3
+    ms = np.array(latencies or [np.nan]) * 1e3
     return {
         "rate": rate,
         "requests": n,
