@@ -103,70 +103,112 @@ class Bars:
         return json.dumps({"bars": out}).encode()
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection on raw asyncio streams: a load generator lean enough
+    (like wrk) that the figures are the server's, not the client's."""
+
+    def __init__(self, base: str) -> None:
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode().partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 async def phase(bases: list[str], bars: Bars, rate: float, seconds: float) -> dict:
     """Open-loop mixed load; latency from each request's due time."""
     n = int(rate * seconds)
-    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-    readers = [httpx.AsyncClient(base_url=b, limits=limits, timeout=10) for b in bases]
-    writers = [httpx.AsyncClient(base_url=b, timeout=10) for b in bases]
-    latencies, errors, statuses = [], 0, {}
-    post_queue: asyncio.Queue = asyncio.Queue()
+    latencies: list[float] = []
+    statuses: dict = {}
+    gets: asyncio.Queue = asyncio.Queue()
+    posts: asyncio.Queue = asyncio.Queue()
     begin = time.perf_counter() + 0.2
+    deadline = begin + seconds + 10.0
 
     def record(due: float, status: int | None) -> None:
-        nonlocal errors
         latencies.append(time.perf_counter() - due)
         statuses[status] = statuses.get(status, 0) + 1
-        errors += status != 200
 
-    async def get(i: int, due: float) -> None:
+    async def worker(queue: asyncio.Queue, base: str, make_body) -> None:
+        connection = Connection(base)
         try:
-            response = await readers[i % len(bases)].get("/signals")
-            record(due, response.status_code)
-        except httpx.HTTPError:
-            record(due, None)
+            while True:
+                due = await queue.get()
+                if due is None or time.perf_counter() > deadline:
+                    return
+                method, path, body = make_body()
+                try:
+                    record(due, await connection.request(method, path, body))
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    record(due, None)
+                    connection.close()
+                    connection = Connection(base)
+        finally:
+            connection.close()
 
-    async def poster() -> None:  # bar closes in order, on one connection per worker
+    readers = [
+        asyncio.create_task(worker(gets, bases[k % len(bases)], lambda: ("GET", "/signals", b"")))
+        for k in range(16)
+    ]
+
+    async def poster() -> None:  # bar closes in order, alternating between the workers
+        connections = [Connection(base) for base in bases]
         k = 0
-        while True:
-            due = await post_queue.get()
-            if due is None:
-                return
-            body = bars.next_body()
-            try:
-                response = await writers[k % len(bases)].post(
-                    "/bars", content=body, headers=headers
-                )
-                record(due, response.status_code)
-            except httpx.HTTPError:
-                record(due, None)
-            k += 1
+        try:
+            while True:
+                due = await posts.get()
+                if due is None or time.perf_counter() > deadline:
+                    return
+                connection = connections[k % len(connections)]
+                k += 1
+                try:
+                    record(due, await connection.request("POST", "/bars", bars.next_body()))
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                    record(due, None)
+        finally:
+            for connection in connections:
+                connection.close()
 
-    post_task = asyncio.create_task(poster())
-    tasks = []
+    posters = [asyncio.create_task(poster())]
     for i in range(n):
         due = begin + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        if i % POST_SHARE == 0:
-            post_queue.put_nowait(due)
-        else:
-            tasks.append(asyncio.create_task(get(i, due)))
-    # requests still unanswered 10 s after the phase's end count as errors (status None)
-    deadline = begin + seconds + 10.0
-    post_queue.put_nowait(None)
-    _, late = await asyncio.wait(
-        [*tasks, post_task], timeout=max(0.0, deadline - time.perf_counter())
-    )
-    for task in late:
+        (posts if i % POST_SHARE == 0 else gets).put_nowait(due)
+    for _ in readers:
+        gets.put_nowait(None)
+    posts.put_nowait(None)
+    await asyncio.wait([*readers, *posters], timeout=max(0.0, deadline - time.perf_counter()) + 1.0)
+    for task in [*readers, *posters]:
         task.cancel()
-    unanswered = n - len(latencies)
-    errors += unanswered
+    unanswered = n - len(latencies)  # still unanswered 10 s after the phase: errors
     statuses[None] = statuses.get(None, 0) + unanswered
-    for client in readers + writers:
-        await client.aclose()
+    errors = sum(c for s, c in statuses.items() if s != 200)
     ms = np.array(latencies or [np.nan]) * 1e3
     return {
         "rate": rate,

@@ -143,3 +143,53 @@ def test_every_bad_bar_leaves_the_state_unchanged(finished_run, layout, batch, w
         assert fingerprint(service) == before, bars
     assert client.post("/bars", json={"bars": good}, headers=AUTH).status_code == 200
     assert fingerprint(service) != before
+
+
+def test_a_short_mixed_load_is_answered_in_full(finished_run, layout, batch, warm):
+    """The suite's short version of benchmarks/bench_load.py: four clients reading GET /signals
+    as fast as they are answered while 200 bar closes are posted in order; every request is
+    answered 200 and the last close is served."""
+    _, prepared = batch
+    service = _service(finished_run, layout, warm_state=warm)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    posted = _bars_after(prepared, CUTOFF, 200)
+    hours = sorted({b["ts"] for b in posted})
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def read():
+        with httpx.Client(base_url=base, timeout=10) as client:
+            while not stop.is_set():
+                statuses.append(client.get("/signals").status_code)
+
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        readers = [threading.Thread(target=read) for _ in range(4)]
+        for reader in readers:
+            reader.start()
+        with httpx.Client(base_url=base, headers=AUTH, timeout=10) as client:
+            for hour in hours:
+                bars = [b for b in posted if b["ts"] == hour]
+                statuses.append(client.post("/bars", json={"bars": bars}).status_code)
+        stop.set()
+        for reader in readers:
+            reader.join(10)
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert len(statuses) > len(hours) + 200
+    assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+    assert service.latest.signals[posted[-1]["symbol"]]["ts"] == hours[-1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
