@@ -4,10 +4,15 @@ on every bar from the run's start to CUTOFF (computed once per session)."""
 from __future__ import annotations
 
 import copy
+import socket
+import threading
+import time
 import uuid
+from contextlib import contextmanager
 
 import pandas as pd
 import pytest
+import uvicorn
 
 from edgecraft.live.service import LiveService
 from edgecraft.research.run import prepare
@@ -54,3 +59,29 @@ def _service(finished_run, layout, redis_url=None, warm_state=None) -> LiveServi
     service.redis.prefix = f"edgecraft-test:{uuid.uuid4().hex}"  # isolate each test's keys
     service.restore(copy.deepcopy(warm_state))
     return service
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(app):
+    """`app` behind a real uvicorn server on a free loopback port, in a thread; yields its base
+    URL and stops the server on exit."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(5)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,26 +16,19 @@ import uuid
 import httpx
 import pytest
 import redis
-import uvicorn
 
 from edgecraft.serving.app import TOKEN_ENV, create_app
-from tests.serving.conftest import CUTOFF, _bars_after, _service
+from tests.serving.conftest import CUTOFF, _bars_after, _service, free_port, running
 
 TOKEN = "fault-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisProcess:
     """A redis-server of our own on a free port, to kill and restart."""
 
     def __init__(self) -> None:
-        self.port = _port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen | None = None
 
@@ -91,13 +83,6 @@ def test_redis_killed_during_load_and_restarted(
     _, prepared = batch
     hours = _hours(prepared, 24)
     service = _service(finished_run, layout, own_redis.url, warm)
-    port = _port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
     events: list[tuple[str, str]] = []
     connected = threading.Event()
 
@@ -113,9 +98,7 @@ def test_redis_killed_during_load_and_restarted(
         except httpx.HTTPError:
             return  # the server stopped at the end of the test
 
-    try:
-        while not server.started:
-            time.sleep(0.05)
+    with running(create_app(service)) as base:
         threading.Thread(target=listen, daemon=True).start()
         assert connected.wait(10)
         states = []
@@ -141,13 +124,10 @@ def test_redis_killed_during_load_and_restarted(
         fresh.resume()
         assert fresh.version == service.version
         assert fresh.latest.signals == service.latest.signals
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 def _serve(run, layout, redis_url: str, prefix_run: str, warmup: int) -> tuple:
-    port = _port()
+    port = free_port()
     env = {**os.environ, TOKEN_ENV: TOKEN, "EDGECRAFT_DATA": str(layout.root)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "edgecraft.cli.main", "serve", "--run", str(run)]

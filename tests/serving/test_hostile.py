@@ -5,20 +5,18 @@ bars that leave the state byte for byte as it was."""
 from __future__ import annotations
 
 import hashlib
-import socket
 import threading
 import time
 import uuid
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from edgecraft.live.codec import encode
 from edgecraft.live.service import LiveService
 from edgecraft.serving.app import MAX_BODY, TOKEN_ENV, create_app
-from tests.serving.conftest import CUTOFF, _bars_after, _service
+from tests.serving.conftest import CUTOFF, _bars_after, _service, running
 
 AUTH = {"Authorization": "Bearer hostile-token"}
 
@@ -79,20 +77,7 @@ def test_tokens_guard_writes_and_optionally_reads(finished_run, layout, batch, w
 def test_reads_answer_while_a_write_waits_for_the_lock(finished_run, layout, batch, warm):
     _, prepared = batch
     service = _service(finished_run, layout, warm_state=warm)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            if server.started:
-                break
-            time.sleep(0.05)
+    with running(create_app(service)) as base:
         service._writer.acquire()  # another request is applying bars, slowly
         outcome = {}
 
@@ -115,9 +100,6 @@ def test_reads_answer_while_a_write_waits_for_the_lock(finished_run, layout, bat
         service._writer.release()
         writer.join(30)
         assert outcome["response"].status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 def test_every_bad_bar_leaves_the_state_unchanged(finished_run, layout, batch, warm):
@@ -151,13 +133,6 @@ def test_a_short_mixed_load_is_answered_in_full(finished_run, layout, batch, war
     answered 200 and the last close is served."""
     _, prepared = batch
     service = _service(finished_run, layout, warm_state=warm)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
     posted = _bars_after(prepared, CUTOFF, 200)
     hours = sorted({b["ts"] for b in posted})
     statuses: list[int] = []
@@ -168,9 +143,7 @@ def test_a_short_mixed_load_is_answered_in_full(finished_run, layout, batch, war
             while not stop.is_set():
                 statuses.append(client.get("/signals").status_code)
 
-    try:
-        while not server.started:
-            time.sleep(0.05)
+    with running(create_app(service)) as base:
         readers = [threading.Thread(target=read) for _ in range(4)]
         for reader in readers:
             reader.start()
@@ -181,15 +154,6 @@ def test_a_short_mixed_load_is_answered_in_full(finished_run, layout, batch, war
         stop.set()
         for reader in readers:
             reader.join(10)
-    finally:
-        server.should_exit = True
-        thread.join(5)
     assert len(statuses) > len(hours) + 200
     assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
     assert service.latest.signals[posted[-1]["symbol"]]["ts"] == hours[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

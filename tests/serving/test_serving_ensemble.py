@@ -3,22 +3,19 @@ bar, as `edgecraft backtest` of the same run over the same bars."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
-import uvicorn
 from typer.testing import CliRunner
 
 from edgecraft.cli.main import app
 from edgecraft.live.service import LiveService
 from edgecraft.research.artifacts import trained_to, verify
 from edgecraft.serving.app import TOKEN_ENV, create_app
+from tests.serving.conftest import running
 
 START = pd.Timestamp("2024-07-01", tz="UTC")  # after the last bar the final model trained on
 DAYS = 10
@@ -32,23 +29,8 @@ def server(finished_ensemble_run, layout, monkeypatch):
     service.redis.prefix = f"edgecraft-test:{uuid.uuid4().hex}"
     service.warm_up(layout, since="2024-01-01", until=str(START - pd.Timedelta("1h")))
     service.start_paper()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    try:
-        yield service, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(5)
+    with running(create_app(service)) as base:
+        yield service, base
 
 
 def test_a_served_ensemble_decides_as_its_backtest(finished_ensemble_run, layout, server, tmp_path):
