@@ -139,6 +139,49 @@ def test_the_export_refuses_a_graph_that_disagrees_and_leaves_the_model_as_it_wa
         export_ensemble(scorer, sample)
 
 
+def _compare(got: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:
+    for column in columns:
+        a, b = got[column].to_numpy(), expected[column].to_numpy()
+        assert (np.isnan(a) == np.isnan(b)).all(), column
+        worst = np.nanmax(np.abs(a - b))
+        assert worst <= 1e-5, (column, worst)
+
+
+def test_a_deployed_run_predicts_frames_as_its_trained_models_do(fitted):
+    """What `edgecraft backtest`, paper A/B and the monitor score with, from ONNX and JSON only:
+    an ensemble (members, head and sizing), one of its sequence members alone and one of its
+    tabular members alone, over rows starting off the 4h member's bar."""
+    from edgecraft.signals.deployed import Deployed
+    from edgecraft.signals.onnx_ensemble import export_sequence
+    from edgecraft.signals.onnx_scorer import OnnxScorer, export_scorer
+    from edgecraft.signals.scorer import Scorer
+
+    scorer, prepared, following, sample = fitted
+    X = prepared.X
+    ts = X.index.get_level_values("ts")
+    start = UNTIL + pd.Timedelta("5h")  # no 4h member score is held from before the rows
+    rows = np.flatnonzero((ts >= start) & (ts < start + pd.Timedelta("12D")))
+    expected = predict_rows(scorer, X, rows, following)
+    deployed = Deployed(load_ensemble(export_ensemble(scorer, sample)))
+    got = predict_rows(deployed, X, rows, following)
+    assert got.index.equals(expected.index) and len(got) > 800
+    members = [c for c in expected if c.startswith(("score_", "p_up_"))]
+    _compare(got, expected, ["score", "p_up", *members])
+    assert expected[members].isna().any().any()  # the slower member has no score at first
+    assert (got["rl_position"] != expected["rl_position"]).sum() == 0
+
+    bar = pd.Timedelta("1h")
+    for member in scorer.members:
+        alone = Scorer(member.model, member.calibrator, list(scorer.columns), "24h")
+        if member.bar == bar and getattr(member.model, "lookback", 1) > 1:
+            served = Deployed(load_ensemble(export_sequence(alone, sample, bar)))
+        elif getattr(member.model, "lookback", 1) == 1:
+            served = Deployed(OnnxScorer(export_scorer(alone, sample), alone.columns, "24h"))
+        else:
+            continue
+        _compare(served.predict(X, rows), alone.predict(X, rows), ["score", "p_up"])
+
+
 def test_a_sac_policy_exports_with_parity(real_bars):
     from edgecraft.models.onnx_export import policy_to_onnx
     from edgecraft.models.rl import SizingAgent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -62,18 +63,48 @@ class Engine:
         atr_rel_column: str,
         bars_per_year: float,
         model_id: str = "model",
+        history: int = 0,
     ) -> None:
+        """`history`: bar closes of feature rows kept in process (`recent`), from which a new
+        scorer's windows are filled when it replaces this one (`swap_scorer`)."""
         self.features = features
-        self.scorer = scorer
         self.risk = risk
         self.rule = rule
-        self.model_id = model_id
-        self.horizon = pd.Timedelta(scorer.horizon)
         columns = features.features.columns
-        self._take = np.array([columns.index(c) for c in scorer.columns])
         self._atr = columns.index(atr_column)
         self._atr_rel = columns.index(atr_rel_column)
         self._vol_scale = math.sqrt(bars_per_year) / ATR_TO_STD
+        self.recent: deque = deque(maxlen=history)  # (ts, symbols, feature matrix, close)
+        self._use(scorer, model_id, self._columns_of(scorer))
+
+    def _columns_of(self, scorer) -> np.ndarray:
+        """Where the scorer's input columns are in the feature rows (ValueError: missing)."""
+        columns = self.features.features.columns
+        missing = [c for c in scorer.columns if c not in columns]
+        if missing:
+            raise ValueError(f"the scorer reads features this engine does not compute: {missing}")
+        return np.array([columns.index(c) for c in scorer.columns])
+
+    def _use(self, scorer, model_id: str, take: np.ndarray) -> None:
+        self.scorer = scorer
+        self.model_id = model_id
+        self.horizon = pd.Timedelta(scorer.horizon)
+        self._take = take
+
+    def swap_scorer(self, scorer, model_id: str, warm: bool = True) -> int:
+        """Score with `scorer` from the next bar on (ValueError: it reads features this engine
+        lacks). With `warm`, a stream's windows and held scores are first filled from the kept
+        feature rows and its sizing agent starts flat; returns how many bar closes that
+        replayed."""
+        take = self._columns_of(scorer)
+        replayed = 0
+        if warm and hasattr(scorer, "members_at"):
+            for ts, symbols, matrix, _ in self.recent:
+                scorer.members_at(ts, symbols, matrix[:, take])
+                replayed += 1
+            scorer.reset_sizing()
+        self._use(scorer, model_id, take)
+        return replayed
 
     def on_bar(self, bar: Bar) -> Decision:
         """One closed bar. Cross-asset features see only the reference bars already given for
@@ -90,6 +121,8 @@ class Engine:
             matrix = np.vstack([row for _, row in rows])
             symbols = [bar.symbol for bar, _ in rows]
             close = np.array([bar.close for bar, _ in rows])
+            if self.recent.maxlen:
+                self.recent.append((ts, symbols, matrix, close))
             p_up, position = self.scorer.on_rows(ts, symbols, matrix[:, self._take], close)
             atr = matrix[:, self._atr]
             size = None

@@ -21,6 +21,7 @@ import pandas as pd
 
 from edgecraft.backtest.paper import PaperBroker
 from edgecraft.core.contracts import Bar
+from edgecraft.core.errors import DataError
 from edgecraft.core.timeframes import timeframe_seconds
 from edgecraft.data.bars import iter_bars
 from edgecraft.data.layout import DataLayout, default_data_dir
@@ -32,8 +33,14 @@ from edgecraft.live.state import Latest, RedisState, RejectedBarError
 from edgecraft.research.artifacts import load_onnx_scorer, verify
 from edgecraft.research.trading import build_engine, costs_of, trade_horizon
 from edgecraft.risk.manager import PortfolioState
+from edgecraft.signals.live_ensemble import LiveEnsemble
+from edgecraft.signals.onnx_scorer import OnnxScorer
 
 log = logging.getLogger(__name__)
+
+
+class ChampionRefusedError(ValueError):
+    """A model that may not replace the champion (changed files, other features)."""
 
 
 RECENT_BARS = 500  # bars and signals per symbol kept for the dashboard
@@ -76,7 +83,12 @@ class LiveService:
                 symbol: external_series(layout, self.config.features, self.config.market, symbol)
                 for symbol in known
             }
-        self.engine: Engine = build_engine(self.config, self.scorer, funding, fear_greed, channels)
+        self.engine: Engine = build_engine(
+            self.config, self.scorer, funding, fear_greed, channels, history=RECENT_BARS
+        )
+        self.threads = threads
+        self.champion = run  # whose model scores (`promote` replaces it; the rules stay)
+        self.champion_refused: dict | None = None  # the last champion refused, and why
         self.funding = funding
         self.broker: PaperBroker | None = None
         self.symbols = set(self.config.symbols) or None  # None: any symbol the run knows
@@ -109,6 +121,7 @@ class LiveService:
             "broker": self.broker,
             # an ensemble's stream: held member scores, window buffers, the sizing agent's book
             "scorer": self.scorer.snapshot() if hasattr(self.scorer, "snapshot") else None,
+            "champion": str(self.champion),
         }
 
     def restore(self, state: dict) -> None:
@@ -121,14 +134,65 @@ class LiveService:
             not isinstance(broker, PaperBroker) or broker.symbols != self._book_symbols()
         ):
             raise TypeError("the paper book is not one of this run's symbols")
+        champion = Path(state.get("champion") or self.champion)
+        scorer, model_id = self.scorer, self.engine.model_id
+        if champion != self.champion:  # another worker promoted a model: serve it too
+            scorer, model_id = self._load_champion(champion)
+        if state.get("scorer") is not None:
+            scorer.restore(state["scorer"])
         self.engine.features.restore(state["features"])
         self.engine.risk.state = state["risk"]
         self.latest = Latest(**state["latest"])
-        if state.get("scorer") is not None:
-            self.scorer.restore(state["scorer"])
+        if scorer is not self.scorer:  # its stream as the promoting worker left it
+            self.engine.swap_scorer(scorer, model_id, warm=False)
+            self.scorer, self.champion = scorer, champion
         if state.get("broker") is not None:
             self.broker = state["broker"]
             self.broker.attach_funding(self.funding)
+
+    def _load_champion(self, run: Path) -> tuple[OnnxScorer | LiveEnsemble, str]:
+        """A run's scorer, if it is whole (checksums) and fits this service: the same features,
+        market and symbols. DataError / ValueError say why not; nothing changes here."""
+        config = verify(run)
+        for what in ("features", "market", "symbols"):
+            if getattr(config, what) != getattr(self.config, what):
+                raise ValueError(
+                    f"{run}: its {what} differ from the served run's; serve it on its own"
+                )
+        scorer = load_onnx_scorer(run, trade_horizon(config), self.threads)
+        return scorer, f"{config.name}:{scorer.horizon}"
+
+    def promote(self, run: Path) -> dict:
+        """Score with `run`'s model from the next bar on, keeping this service's rules (risk,
+        costs, signal rule), features and book; a stream starts from the kept feature rows.
+        A run that is not whole or does not fit is refused (`ChampionRefusedError`, recorded in
+        `health`) and the current champion keeps serving. The change reaches the other workers
+        with the shared state."""
+        if not self._writer.acquire(timeout=LOCK_WAIT_S):
+            raise RejectedBarError("another request is applying bars; retry", 503)
+        try:
+            token, remote = self.redis.begin()
+            try:
+                if remote > self.version:
+                    self._adopt(remote)
+                try:
+                    scorer, model_id = self._load_champion(run)
+                    replayed = self.engine.swap_scorer(scorer, model_id)
+                except (DataError, ValueError, KeyError, OSError) as exc:
+                    self.champion_refused = {"run": str(run), "error": str(exc)}
+                    log.error("champion %s refused (%s): %s keeps serving", run, exc, self.champion)
+                    raise ChampionRefusedError(str(exc)) from exc
+                self.scorer, self.champion, self.champion_refused = scorer, run, None
+                self.version += 1
+                if token is not None:
+                    self.redis.commit(token, self.snapshot(), self.version, self.latest, set())
+                    token = None
+                return {"champion": str(run), "model": model_id, "warmed_bars": replayed}
+            finally:
+                if token is not None:
+                    self.redis.release(token)
+        finally:
+            self._writer.release()
 
     def resume(self) -> None:
         """Take Redis's state when it is newer than ours (another worker, or a restart)."""
@@ -145,7 +209,7 @@ class LiveService:
         own = self.snapshot()
         try:
             self.restore(state)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        except (DataError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             self.restore(own)
             self.redis.refuse(f"it does not fit this run: {type(exc).__name__}: {exc}")
             return
@@ -324,6 +388,9 @@ class LiveService:
             "redis": self.redis.status,
             "state": "shared" if self.redis.status == "up" else "in-process",
             "state_refused": self.redis.refused,  # why Redis's state was not taken, if it was not
+            "champion": str(self.champion),
+            "model": self.engine.model_id,
+            "champion_refused": self.champion_refused,
             "version": self.version,
             "symbols": sorted(self.latest.signals),
             # each polled input channel: its newest event, age, max age and whether it is stale

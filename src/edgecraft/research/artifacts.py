@@ -8,17 +8,23 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import joblib
 import pandas as pd
 import yaml
 
 from edgecraft.core.errors import DataError, Problem
 from edgecraft.features.featureset import FeatureSet
+from edgecraft.models.registry import lookback
 from edgecraft.research.config import RunConfig
+from edgecraft.signals.deployed import Deployed
 from edgecraft.signals.ensemble import EnsembleScorer
 from edgecraft.signals.live_ensemble import LiveEnsemble
-from edgecraft.signals.onnx_ensemble import MANIFEST, export_ensemble, load_ensemble
-from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, ParityError, export_scorer
+from edgecraft.signals.onnx_ensemble import (
+    MANIFEST,
+    export_ensemble,
+    export_sequence,
+    load_ensemble,
+)
+from edgecraft.signals.onnx_scorer import ExportError, OnnxScorer, export_scorer
 from edgecraft.signals.scorer import Scorer
 
 CHECKSUMS = "checksums.json"
@@ -70,10 +76,14 @@ def save_run(
     coverage: dict | None = None,
 ) -> None:
     """Write config, feature spec, models and fingerprint (metrics and report come later).
-    `samples`: per horizon, real feature rows its final model did not train on, for the ONNX
-    parity check (a failed check raises `ParityError`; a model with no exporter is recorded in
-    `onnx_export.json` and serving refuses it). `coverage`: per external channel, the span its
-    data covers and what NaN means outside it."""
+
+    Models are written as they are deployed, never pickled: per horizon, ONNX graphs (one for
+    a tabular model with its calibrator, or an ensemble's folder `ensemble_<h>/`, or a sequence
+    model's) and `model_<h>.json` (columns, horizon, feature importance). `samples`: per
+    horizon, real feature rows its final model did not train on, on which every graph is
+    checked against the training libraries; a model that cannot be exported, or whose export
+    disagrees with it (`ParityError`), fails the run with the horizon named. `coverage`: per
+    external channel, the span its data covers and what NaN means outside it."""
     (folder / "models").mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(
         yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
@@ -96,33 +106,42 @@ def save_run(
         },
     )
     write_json(folder / "fingerprint.json", {**data_fingerprint, "git_sha": git_sha()})
-    exports = {}
+    bar = pd.Timedelta(features.base_timeframe)
     for horizon, fitted in models.items():
-        joblib.dump(fitted, folder / "models" / f"model_{horizon}.joblib")
-        write_json(
-            folder / "models" / f"model_{horizon}.json",
-            {"columns": fitted.columns, "horizon": horizon},
-        )
-        if samples is None or horizon not in samples:
-            continue
+        sample = (samples or {}).get(horizon)
+        if sample is None:
+            raise ExportError(f"the {horizon} model: no held-out rows to check its export on")
         try:
-            if isinstance(fitted, EnsembleScorer):
-                files = export_ensemble(fitted, samples[horizon])
-            else:
-                files = {f"model_{horizon}.onnx": export_scorer(fitted, samples[horizon])}
-        except ParityError:
-            raise  # a deployable form that says other things than the model: fail the run
-        except (ExportError, TypeError) as exc:  # no exporter: the run stands, serving refuses
-            exports[horizon] = f"failed: {exc}"
-            continue
-        where = folder / "models"
-        if isinstance(fitted, EnsembleScorer):
+            files, where = _deployable(fitted, sample, bar), folder / "models"
+        except ExportError as exc:
+            raise ExportError(f"the {horizon} model cannot be deployed: {exc}") from exc
+        if MANIFEST in files:
             where = where / f"ensemble_{horizon}"
             where.mkdir(exist_ok=True)
         for name, data in files.items():
             (where / name).write_bytes(data)
-        exports[horizon] = "ok"
-    write_json(folder / "onnx_export.json", exports)
+        importance = fitted.feature_importance()
+        write_json(
+            folder / "models" / f"model_{horizon}.json",
+            {
+                "columns": list(fitted.columns),
+                "horizon": horizon,
+                "importance": None if importance is None else importance.to_dict(),
+            },
+        )
+    write_json(folder / "onnx_export.json", dict.fromkeys(models, "ok"))
+
+
+def _deployable(fitted, sample: pd.DataFrame, bar: pd.Timedelta) -> dict[str, bytes]:
+    """File name -> bytes of a fitted model's ONNX form (ExportError: no exporter for it)."""
+    if isinstance(fitted, EnsembleScorer):
+        return export_ensemble(fitted, sample)
+    if isinstance(fitted, Scorer) and lookback(fitted.model) > 1:
+        return export_sequence(fitted, sample, bar)
+    try:
+        return {f"model_{fitted.horizon}.onnx": export_scorer(fitted, sample)}
+    except TypeError as exc:  # a model kind the converters do not know
+        raise ExportError(str(exc)) from exc
 
 
 def seal(folder: Path) -> None:
@@ -147,12 +166,18 @@ def verify(folder: Path) -> RunConfig:
     return RunConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
 
 
-def load_run(folder: Path) -> tuple[RunConfig, dict[str, Scorer]]:
-    """Load a finished run's config and models, refusing files whose checksum does not match."""
+def load_run(folder: Path, threads: int = 1) -> tuple[RunConfig, dict[str, Deployed]]:
+    """A finished run's config and, per horizon, its deployed models on ONNX Runtime, refusing
+    files whose checksum does not match."""
     config = verify(folder)
-    models = {
-        h: joblib.load(folder / "models" / f"model_{h}.joblib") for h in config.label.horizons
-    }
+    models = {}
+    for h in config.label.horizons:
+        spec = json.loads((folder / "models" / f"model_{h}.json").read_text())
+        importance = spec.get("importance")
+        models[h] = Deployed(
+            load_onnx_scorer(folder, h, threads),
+            None if importance is None else pd.Series(importance, dtype=float),
+        )
     return config, models
 
 

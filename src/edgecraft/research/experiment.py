@@ -87,7 +87,7 @@ def _finish(
     figures = {}
     for horizon, frame in results.items():
         fitted = models.get(horizon)
-        importance = fitted.model.feature_importance() if fitted is not None else None
+        importance = fitted.feature_importance() if fitted is not None else None
         hold, costs = hold_and_cost(config, horizon, funding_grid(config, funding, frame))
         figures[horizon] = horizon_figure(frame, importance, hold, costs, f"{title} — {horizon}")
         frame.reset_index().to_parquet(folder / f"predictions_{horizon}.parquet", index=False)
@@ -121,12 +121,14 @@ def run_experiment(
     progress: Progress | None = None,
     executor=None,
     resume: Path | None = None,
+    fitted: dict | None = None,
 ) -> Path:
     """Features, labels, purged walk-forward, signals, metrics; then a final model per horizon.
 
     The walk-forward windows run as units on `executor` (default: this process), each
     checkpointed in the run folder's `units/` until the run is sealed; `resume` continues an
-    interrupted run folder from its finished units."""
+    interrupted run folder from its finished units. `fitted`, when given, receives the final
+    models as trained, per horizon (the run folder holds their ONNX form only)."""
     executor = executor or LocalExecutor()
     prepared: Prepared = prepare(config, data, progress, executor)
     if resume is not None:
@@ -195,6 +197,8 @@ def run_experiment(
     _finish(folder, config, results, metrics, models, title, trading, prepared.funding, overfitting)
     shutil.rmtree(folder / "units", ignore_errors=True)  # the predictions now hold them
     seal(folder)
+    if fitted is not None:
+        fitted.update(models)
     return folder
 
 

@@ -54,9 +54,11 @@ def build_engine(
     funding: dict[str, pd.Series] | None = None,
     fear_greed: pd.Series | None = None,
     channels: dict[str, dict[str, pd.Series]] | None = None,
+    history: int = 0,
 ) -> Engine:
     """The Engine a run deploys: its feature set, scorer, signal rule and risk manager.
-    `channels`: per symbol, its external channel series (see `external_series`)."""
+    `channels`: per symbol, its external channel series (see `external_series`); `history`: bar
+    closes of feature rows the Engine keeps to warm a scorer that replaces this one."""
     features = config.features.build()
     fc = config.features
     market: dict[str, pd.Series] = {}  # market-wide channels: every symbol, known or not
@@ -89,6 +91,7 @@ def build_engine(
         *atr_columns(config),
         bars_per_year,
         model_id=f"{config.name}:{scorer.horizon}",
+        history=history,
     )
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from edgecraft.core.contracts import Bar
-from edgecraft.live.service import LiveService
+from edgecraft.live.service import ChampionRefusedError, LiveService
 from edgecraft.live.state import RejectedBarError
 from edgecraft.serving.dashboard import mount_dashboard
 
@@ -110,6 +110,16 @@ class BarsIn(BaseModel):
     bars: list[BarIn] = Field(min_length=1, max_length=10_000)
 
 
+class ChampionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    run: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*$",
+        description="The name of a run folder beside the served one.",
+    )
+
+
 def create_app(
     service: LiveService,
     online_features: Callable[[list[str]], pd.DataFrame] | None = None,
@@ -174,6 +184,24 @@ def create_app(
                 for d in decisions
             ]
         }
+
+    @app.post("/champion", dependencies=[Depends(require_token)])
+    async def promote(body: ChampionIn) -> dict:
+        """Serve another finished run's model from the next bar on (a run folder beside the
+        served one, with the same features, market and symbols). A run whose files changed or
+        that does not fit is refused (409) and the current champion keeps serving."""
+        root = service.run.resolve().parent
+        run = (root / body.run).resolve()
+        if run.parent != root:  # a link out of the runs' folder
+            raise HTTPException(422, f"{body.run!r} is not a run folder beside the served run")
+        try:
+            return await run_in_threadpool(service.promote, run)
+        except ChampionRefusedError as exc:
+            raise HTTPException(
+                409, f"champion refused, {service.champion.name} keeps serving: {exc}"
+            ) from exc
+        except RejectedBarError as exc:
+            raise HTTPException(exc.status, str(exc)) from exc
 
     @app.get("/signals", dependencies=readers)
     async def all_signals() -> dict:

@@ -90,6 +90,9 @@ class EnsembleScorer:
         tabular = [m.model for m in self.members if lookback(m.model) <= 1]
         return tabular[0] if tabular else self.members[0].model
 
+    def feature_importance(self) -> pd.Series | None:
+        return self.model.feature_importance()
+
     def member_scores(self, X: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame({m.key: m.scores(X, rows) for m in self.members})
 

@@ -57,7 +57,9 @@ class LiveEnsemble:
     """`on_rows(ts, symbols, x)`: the ensemble's score, P(up) and sizing position for one close.
 
     `head(S, P)`: from member scores S (n, k; NaN where a member has none yet) and their
-    calibrated P(up) P, the calibrated ensemble P(up) (NaN where it has no value)."""
+    calibrated P(up) P, the calibrated ensemble P(up) (NaN where it has no value); `score_of(S,
+    P)`: the uncalibrated score a frame's `score` column holds (an ensemble's P(up) - 1/2, a single
+    model's own score). `mode` "single": one member, the run's model itself."""
 
     members: list[LiveMember]
     head: Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -65,6 +67,8 @@ class LiveEnsemble:
     horizon: str
     sizing: Sizing | None = None
     state: dict = field(default_factory=dict)
+    score_of: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    mode: str = "stack"
 
     def __post_init__(self) -> None:
         if not self.state:
@@ -123,6 +127,16 @@ class LiveEnsemble:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """One bar close: rows `x` (in `columns` order) and closes of `symbols` at `ts` ->
         (P(up), the sizing agent's target position, or None without an agent)."""
+        p_up = np.asarray(self.head(*self.members_at(ts, symbols, x)), dtype=np.float64)
+        if self.sizing is None:
+            return p_up, None
+        return p_up, self.size(symbols, p_up, np.asarray(close, dtype=np.float64))
+
+    def members_at(
+        self, ts: pd.Timestamp, symbols: list[str], x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One bar close through the members: (scores S, calibrated P(up) P), (n, members), the
+        newest of each member's, NaN where it has none (yet, or a bar old)."""
         ts_ns = int(ts.value)
         n = len(symbols)
         S = np.full((n, len(self.members)), np.nan)
@@ -146,10 +160,26 @@ class LiveEnsemble:
                 entry = own.get(symbol)
                 if entry and "score" in entry and 0 <= ts_ns - entry["ts"] < member.bar_ns:
                     S[i, k], P[i, k] = entry["score"], entry["p"]
-        p_up = np.asarray(self.head(S, P), dtype=np.float64)
-        if self.sizing is None:
-            return p_up, None
-        return p_up, self._size(symbols, p_up, np.asarray(close, dtype=np.float64))
+        return S, P
+
+    def forget_scores(self) -> None:
+        """Drop every held member score (the windows stay): the stream then starts scoring as a
+        batch prediction starting at the next close does."""
+        for by_symbol in self.state["members"].values():
+            for entry in by_symbol.values():
+                entry.update(ts=-1, score=np.nan, p=np.nan)
+
+    def fresh(self, sizing: bool = True) -> LiveEnsemble:
+        """The same graphs with an empty state (and without the agent unless `sizing`)."""
+        return LiveEnsemble(
+            self.members,
+            self.head,
+            self.columns,
+            self.horizon,
+            self.sizing if sizing else None,
+            score_of=self.score_of,
+            mode=self.mode,
+        )
 
     def _push(self, own: dict, symbol: str, member: LiveMember, scaled: np.ndarray) -> np.ndarray:
         """Append a scaled row to the symbol's window (the oldest row drops out)."""
@@ -160,7 +190,7 @@ class LiveEnsemble:
         entry["window"] = np.concatenate([window[1:], scaled[None, :]])
         return entry["window"]
 
-    def _size(self, symbols: list[str], p_up: np.ndarray, close: np.ndarray) -> np.ndarray:
+    def size(self, symbols: list[str], p_up: np.ndarray, close: np.ndarray) -> np.ndarray:
         """The agent's target per symbol. Each symbol's book is first settled at this close
         (the last bar's return on the position chosen then, less its cost), then observed as
         `SizingEnv` observes it; the state follows the agent's own actions."""
@@ -210,38 +240,40 @@ class LiveEnsemble:
         return target
 
 
-def eager_ensemble(scorer: EnsembleScorer) -> LiveEnsemble:
-    """The stream on the training libraries themselves (what ONNX Runtime is checked against)."""
+def eager_member(key: str, model, calibrator, bar_ns: int) -> LiveMember:
+    """One fitted model and its calibrator as a stream member, on the training library."""
+    lookback = int(getattr(model, "lookback", 1))
+    if lookback <= 1:
+
+        def run(rows, model=model):
+            raw = model.score_array(rows)
+            return raw, calibrator.predict(raw)
+
+        return LiveMember(key, bar_ns, run)
     import torch
 
+    net = model.net_
+
+    def run(windows):
+        with torch.no_grad():
+            proba = torch.softmax(net(torch.from_numpy(windows)), dim=1).numpy()
+        raw = proba[:, -1].astype(np.float64) - proba[:, 0].astype(np.float64)
+        return raw, calibrator.predict(raw)
+
+    return LiveMember(key, bar_ns, run, lookback, model.center_, model.spread_)
+
+
+def eager_ensemble(scorer: EnsembleScorer) -> LiveEnsemble:
+    """The stream on the training libraries themselves (what ONNX Runtime is checked against)."""
     from edgecraft.models.rl import LEVELS
 
-    members = []
-    for m in scorer.members:
-        lookback = int(getattr(m.model, "lookback", 1))
-        if lookback > 1:
-            net = m.model.net_
+    members = [eager_member(m.key, m.model, m.calibrator, m.bar.value) for m in scorer.members]
 
-            def run(windows, net=net, calibrator=m.calibrator):
-                with torch.no_grad():
-                    proba = torch.softmax(net(torch.from_numpy(windows)), dim=1).numpy()
-                raw = proba[:, -1].astype(np.float64) - proba[:, 0].astype(np.float64)
-                return raw, calibrator.predict(raw)
-
-            members.append(
-                LiveMember(m.key, m.bar.value, run, lookback, m.model.center_, m.model.spread_)
-            )
-        else:
-
-            def run(rows, model=m.model, calibrator=m.calibrator):
-                raw = model.score_array(rows)
-                return raw, calibrator.predict(raw)
-
-            members.append(LiveMember(m.key, m.bar.value, run))
+    def combined(S: np.ndarray, P: np.ndarray) -> np.ndarray:
+        return scorer.combine(pd.DataFrame(S, columns=[m.key for m in scorer.members])) - 0.5
 
     def head(S: np.ndarray, P: np.ndarray) -> np.ndarray:
-        frame = pd.DataFrame(S, columns=[m.key for m in scorer.members])
-        p = scorer.combine(frame)
+        p = combined(S, P) + 0.5
         known = np.isfinite(p)
         return np.where(known, scorer.calibrator.predict(np.nan_to_num(p, nan=0.5)), np.nan)
 
@@ -257,7 +289,9 @@ def eager_ensemble(scorer: EnsembleScorer) -> LiveEnsemble:
             return np.asarray(action, dtype=np.float64).reshape(len(obs), -1)[:, 0]
 
         sizing = Sizing(act, agent.cost_bps / 1e4)
-    return LiveEnsemble(members, head, list(scorer.columns), scorer.horizon, sizing)
+    return LiveEnsemble(
+        members, head, list(scorer.columns), scorer.horizon, sizing, score_of=combined
+    )
 
 
 def _num(value: float) -> float | None:

@@ -30,7 +30,13 @@ from edgecraft.models.onnx_export import (
 from edgecraft.models.sequence import Windows
 from edgecraft.signals.calibration import calibration_nodes
 from edgecraft.signals.ensemble import EnsembleScorer, confirm_rule
-from edgecraft.signals.live_ensemble import LiveEnsemble, LiveMember, Sizing, eager_ensemble
+from edgecraft.signals.live_ensemble import (
+    LiveEnsemble,
+    LiveMember,
+    Sizing,
+    eager_ensemble,
+    eager_member,
+)
 from edgecraft.signals.onnx_scorer import P_UP, PARITY, ExportError, ParityError
 
 MANIFEST = "ensemble.json"
@@ -80,25 +86,11 @@ def export_ensemble(scorer: EnsembleScorer, sample: pd.DataFrame) -> dict[str, b
     files: dict[str, bytes] = {}
     members, S, P = [], [], []
     for m, live in zip(scorer.members, eager.members, strict=True):
-        if live.lookback > 1:
-            windows = Windows(frame, live.center, live.spread, live.lookback)
-            inputs = windows.batch(np.arange(len(frame))).numpy()
-            graph = sequence_to_onnx(m.model)
-        else:
-            inputs = frame.to_numpy(np.float32)
-            graph = model_to_onnx(m.model, len(scorer.columns))
-        data = _calibrated(graph, m.calibrator)
-        score, p = session(data).run([SCORE, P_UP], {INPUT: inputs})
-        expected_score, expected_p = live.run(inputs)
-        _check(f"member {m.key} (score)", expected_score, score, len(frame))
-        _check(f"member {m.key} (calibrated)", expected_p, p, len(frame))
+        data, entry, score, p = _export_member(m.model, m.calibrator, live, frame)
         files[f"member_{m.key}.onnx"] = data
-        S.append(expected_score)
-        P.append(expected_p)
-        entry = {"key": m.key, "bar_ns": int(m.bar.value), "lookback": live.lookback}
-        if live.lookback > 1:
-            entry |= {"center": live.center.tolist(), "spread": live.spread.tolist()}
         members.append(entry)
+        S.append(score)
+        P.append(p)
     S, P = np.column_stack(S), np.column_stack(P)
     S[::7, 0] = np.nan  # the head must also read a member that has no score yet
     head = scorer.calibrator
@@ -125,10 +117,55 @@ def export_ensemble(scorer: EnsembleScorer, sample: pd.DataFrame) -> dict[str, b
     served = load_ensemble(files)
     p_eager, p_onnx = eager.head(S, P), served.head(S, P)
     _check("the head (meta-model and calibrator)", p_eager, p_onnx, len(frame))
+    _check("the head's score", eager.score_of(S, P), served.score_of(S, P), len(frame))
     if scorer.agent is not None:
         obs = _observations(p_eager, np.random.default_rng(0))
         _check("the sizing policy", eager.sizing.act(obs), served.sizing.act(obs), len(obs))
     return files
+
+
+def _export_member(
+    model, calibrator, live: LiveMember, frame: pd.DataFrame
+) -> tuple[bytes, dict, np.ndarray, np.ndarray]:
+    """One member's graph (`model` and its `calibrator`), checked on `frame` against its eager
+    stream member `live`: (graph, manifest entry, the eager scores and calibrated P(up))."""
+    if live.lookback > 1:
+        windows = Windows(frame, live.center, live.spread, live.lookback)
+        inputs = windows.batch(np.arange(len(frame))).numpy()
+        graph = sequence_to_onnx(model)
+    else:
+        inputs = frame.to_numpy(np.float32)
+        graph = model_to_onnx(model, frame.shape[1])
+    data = _calibrated(graph, calibrator)
+    score, p = session(data).run([SCORE, P_UP], {INPUT: inputs})
+    expected_score, expected_p = live.run(inputs)
+    _check(f"member {live.key} (score)", expected_score, score, len(frame))
+    _check(f"member {live.key} (calibrated)", expected_p, p, len(frame))
+    entry = {"key": live.key, "bar_ns": int(live.bar_ns), "lookback": live.lookback}
+    if live.lookback > 1:
+        entry |= {"center": live.center.tolist(), "spread": live.spread.tolist()}
+    return data, entry, expected_score, expected_p
+
+
+def export_sequence(scorer, sample: pd.DataFrame, bar: pd.Timedelta) -> dict[str, bytes]:
+    """A run whose model is one sequence model (LSTM, Transformer) on bars of `bar`: its graph
+    and a manifest of mode "single", streamed as an ensemble of one member, checked on
+    `sample` as every member is."""
+    if len(sample) < 2:
+        raise ExportError("the parity check needs at least two held-out rows")
+    live = eager_member("model", scorer.model, scorer.calibrator, bar.value)
+    data, entry, _, _ = _export_member(
+        scorer.model, scorer.calibrator, live, sample[scorer.columns]
+    )
+    manifest = {
+        "version": VERSION,
+        "horizon": scorer.horizon,
+        "columns": list(scorer.columns),
+        "mode": "single",
+        "members": [entry],
+        "sizing": None,
+    }
+    return {"member_model.onnx": data, MANIFEST: json.dumps(manifest).encode()}
 
 
 def _identity(name: str) -> onnx.ModelProto:
@@ -182,6 +219,19 @@ def load_ensemble(files: dict[str, bytes], threads: int = 1) -> LiveEnsemble:
             else (None, None)
         )
         members.append(LiveMember(entry["key"], int(entry["bar_ns"]), run, lookback, *scale))
+    if manifest["mode"] == "single":  # one model: its own score and calibrated P(up)
+
+        def combine(S: np.ndarray, P: np.ndarray) -> np.ndarray:
+            return P[:, 0]
+
+        def score_of(S: np.ndarray, P: np.ndarray) -> np.ndarray:
+            return S[:, 0]
+
+        return LiveEnsemble(
+            members, combine, manifest["columns"], manifest["horizon"], None, {}, score_of, "single"
+        )
+    if "head.onnx" not in files:
+        raise ValueError(f"{MANIFEST} of an ensemble without head.onnx")
     head = session(files["head.onnx"], threads)
     keys = [m.key for m in members]
     if manifest["mode"] == "stack":
@@ -189,6 +239,10 @@ def load_ensemble(files: dict[str, bytes], threads: int = 1) -> LiveEnsemble:
         def combine(S: np.ndarray, P: np.ndarray) -> np.ndarray:
             (p,) = head.run([P_UP], {"s": S.astype(np.float32)})
             return np.clip(p.astype(np.float64), 0.0, 1.0)
+
+        def score_of(S: np.ndarray, P: np.ndarray) -> np.ndarray:
+            (p,) = head.run(["p"], {"s": S.astype(np.float32)})
+            return p.astype(np.float64) - 0.5
     else:
         d, f = keys.index(manifest["direction"]), keys.index(manifest["filter"])
         confidence = float(manifest["filter_confidence"])
@@ -197,6 +251,9 @@ def load_ensemble(files: dict[str, bytes], threads: int = 1) -> LiveEnsemble:
             p = confirm_rule(P[:, d], P[:, f], confidence)
             (out,) = head.run([P_UP], {"p_in": np.nan_to_num(p, nan=0.5).astype(np.float32)})
             return np.where(np.isfinite(p), np.clip(out.astype(np.float64), 0.0, 1.0), np.nan)
+
+        def score_of(S: np.ndarray, P: np.ndarray) -> np.ndarray:
+            return confirm_rule(P[:, d], P[:, f], confidence) - 0.5
 
     sizing = None
     if manifest.get("sizing") is not None:
@@ -207,4 +264,13 @@ def load_ensemble(files: dict[str, bytes], threads: int = 1) -> LiveEnsemble:
             return position.astype(np.float64)
 
         sizing = Sizing(act, float(manifest["sizing"]["cost"]))
-    return LiveEnsemble(members, combine, manifest["columns"], manifest["horizon"], sizing)
+    return LiveEnsemble(
+        members,
+        combine,
+        manifest["columns"],
+        manifest["horizon"],
+        sizing,
+        {},
+        score_of,
+        manifest["mode"],
+    )

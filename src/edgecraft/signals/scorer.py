@@ -29,6 +29,9 @@ class Scorer:
             {"score": raw, "p_up": self.calibrator.predict(raw)}, index=X.index[rows]
         )
 
+    def feature_importance(self) -> pd.Series | None:
+        return self.model.feature_importance()
+
     def predict_array(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(score, P(up)) for rows of a float matrix in `columns` order: the live fast path."""
         raw = self.model.score_array(x)
