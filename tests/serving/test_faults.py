@@ -1,5 +1,6 @@
 """Faults against real processes: Redis killed during a load run and restarted, a worker killed
-mid-request while another shares its Redis, and a server killed and restarted. Nothing is lost
+mid-request while another shares its Redis, a server killed and restarted, and a tampered
+champion offered to a running server. Nothing is lost
 or duplicated and every survivor's state is the one a fault-free server would have."""
 
 from __future__ import annotations
@@ -176,20 +177,7 @@ def test_a_worker_killed_mid_request_and_a_server_restarted(finished_run, layout
         # both workers continue one history: the data folder's last 2000 bars (one warmed,
         # the other took its state from Redis)
         assert start["version"] >= 0
-        data = layout.load_bars("spot", "1h", sorted(prepared.bars.index.unique("symbol")))
-        last = data.index.get_level_values("ts").max()
-        close = data.xs(last, level="ts")["close"]
-        hours = []
-        for k in range(1, 7):  # the hours after the data: bars drifting up from the last close
-            ts = (last + pd_hours(k)).isoformat()
-            hours.append(
-                [
-                    {"symbol": s, "ts": ts, "open": c * (1 + 0.001 * k), "volume": 10.0}
-                    | {"high": c * (1.004 + 0.001 * k), "low": c * (0.998 + 0.001 * k)}
-                    | {"close": c * (1.002 + 0.001 * k)}
-                    for s, c in close.items()
-                ]
-            )
+        hours = _hours_after_data(layout, prepared, 6)
         assert _post_until_applied(a, hours[0]) == 200
         assert _post_until_applied(b, hours[1]) == 200
         killer = threading.Timer(0.02, lambda: first.send_signal(signal.SIGKILL))
@@ -224,10 +212,69 @@ def test_a_worker_killed_mid_request_and_a_server_restarted(finished_run, layout
                 proc.kill()
 
 
-def pd_hours(k: int):
+def _hours_after_data(layout, prepared, n: int) -> list[list[dict]]:
+    """`n` bar closes after the data folder's last: every pair drifting up from its close."""
     import pandas as pd
 
-    return pd.Timedelta(hours=k)
+    data = layout.load_bars("spot", "1h", sorted(prepared.bars.index.unique("symbol")))
+    last = data.index.get_level_values("ts").max()
+    close = data.xs(last, level="ts")["close"]
+    hours = []
+    for k in range(1, n + 1):
+        ts = (last + pd.Timedelta(hours=k)).isoformat()
+        hours.append(
+            [
+                {"symbol": s, "ts": ts, "open": c * (1 + 0.001 * k), "volume": 10.0}
+                | {"high": c * (1.004 + 0.001 * k), "low": c * (0.998 + 0.001 * k)}
+                | {"close": c * (1.002 + 0.001 * k)}
+                for s, c in close.items()
+            ]
+        )
+    return hours
+
+
+def test_a_tampered_champion_is_refused_and_a_promotion_survives_a_restart(
+    finished_run, layout, batch, own_redis, tmp_path
+):
+    """A running `edgecraft serve` offered a run whose model graph changed by one byte: 409,
+    the champion keeps serving, and every signal equals a server never offered it. Offered a
+    whole run, it serves it; killed (SIGKILL) and restarted with no warm-up, it resumes from
+    Redis with that champion."""
+    import shutil
+
+    _, prepared = batch
+    for name in "abc":
+        shutil.copytree(finished_run, tmp_path / name)
+    graph = next((tmp_path / "c" / "models").glob("model_*.onnx"))
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    hours = _hours_after_data(layout, prepared, 4)
+    proc, base = _serve(tmp_path / "a", layout, own_redis.url, "a", 2000)
+    try:
+        refused = httpx.post(f"{base}/champion", json={"run": "c"}, headers=AUTH, timeout=30)
+        assert refused.status_code == 409 and "checksum mismatch" in refused.text
+        assert httpx.get(f"{base}/health").json()["champion_refused"]["run"] == str(tmp_path / "c")
+        assert all(_post_until_applied(base, bars) == 200 for bars in hours[:3])
+        served = httpx.get(f"{base}/signals").json()["signals"]
+        reference = _reference_from_data(tmp_path / "a", layout, hours[:3])
+        assert served.keys() == reference.keys()
+        for symbol, record in reference.items():
+            assert served[symbol]["ts"] == record["ts"] == hours[2][0]["ts"]
+            assert served[symbol]["direction"] == record["direction"]
+            assert served[symbol]["confidence"] == pytest.approx(record["confidence"], abs=1e-12)
+        promoted = httpx.post(f"{base}/champion", json={"run": "b"}, headers=AUTH, timeout=30)
+        assert promoted.status_code == 200, promoted.text
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        proc, base = _serve(tmp_path / "a", layout, own_redis.url, "a", 0)
+        health = httpx.get(f"{base}/health").json()
+        assert health["champion"] == str(tmp_path / "b") and health["state_refused"] is None
+        assert httpx.get(f"{base}/signals").json()["signals"] == served
+        assert _post_until_applied(base, hours[3]) == 200
+    finally:
+        if proc.poll() is None:
+            proc.kill()
 
 
 def _reference_from_data(run, layout, hours) -> dict:

@@ -114,7 +114,8 @@ def save_run(
         try:
             files, where = _deployable(fitted, sample, bar), folder / "models"
         except ExportError as exc:
-            raise ExportError(f"the {horizon} model cannot be deployed: {exc}") from exc
+            # the same kind (ParityError: the export says other things than the model)
+            raise type(exc)(f"the {horizon} model cannot be deployed: {exc}") from exc
         if MANIFEST in files:
             where = where / f"ensemble_{horizon}"
             where.mkdir(exist_ok=True)
