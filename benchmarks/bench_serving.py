@@ -45,7 +45,7 @@ CUTOFF = "2024-06-01"
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT"]
 
 
-def small_run(out: Path, fitted: dict) -> Path:
+def small_run(out: Path, fitted: dict | None = None) -> Path:
     config = load_run_config(
         None,
         name="bench",
@@ -59,7 +59,7 @@ def small_run(out: Path, fitted: dict) -> Path:
     return run_experiment(config, None, out, fitted=fitted)
 
 
-def ensemble_run(out: Path, fitted: dict) -> Path:
+def ensemble_run(out: Path, fitted: dict | None = None) -> Path:
     base = load_run_config(Path(__file__).parents[1] / "configs" / "ensemble.yaml")
     spec = base.ensemble.model_dump()
     for member in spec["members"]:

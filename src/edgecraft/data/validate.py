@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,34 +165,47 @@ def _column_problems(columns: list[str], schema: Schema, file: str) -> list[Prob
     return problems
 
 
-def value_problems(frame: pd.DataFrame, schema: Schema, file: str) -> list[Problem]:
+def value_problems(
+    frame: pd.DataFrame | Mapping[str, np.ndarray], schema: Schema, file: str
+) -> list[Problem]:
+    """Missing, infinite, non-positive and broken-OHLC values, by row (1-based); `frame` is a
+    file's frame or, for a few bars, columns of numpy arrays (no DataFrame to build)."""
     problems: list[Problem] = []
-    for column in frame.columns:
+    names = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(frame)
+    checked = set(schema.positive) | set(schema.non_negative)
+    if schema.ohlc:
+        checked |= {"open", "high", "low", "close"}
+    values = {
+        c: np.asarray(frame[c], dtype="float64")
+        for c in names
+        if c in checked or schema.column_type(c) in ("float", "int")
+    }
+    for column in names:
         if schema.column_type(column) in ("float", "int"):
-            values = frame[column].to_numpy(dtype="float64")
-            for i in np.flatnonzero(np.isnan(values) & (not schema.is_nullable(column))):
+            v = values[column]
+            for i in np.flatnonzero(np.isnan(v) & (not schema.is_nullable(column))):
                 problems.append(Problem(file, int(i) + 1, f"{column} is missing (NaN)"))
-            for i in np.flatnonzero(np.isinf(values)):
-                problems.append(Problem(file, int(i) + 1, f"{column} is infinite ({values[i]})"))
+            for i in np.flatnonzero(np.isinf(v)):
+                problems.append(Problem(file, int(i) + 1, f"{column} is infinite ({v[i]})"))
     for column in schema.positive:
-        if column in frame:
-            for i in np.flatnonzero(frame[column].to_numpy(dtype="float64") <= 0):
+        if column in values:
+            for i in np.flatnonzero(values[column] <= 0):
                 problems.append(
-                    Problem(file, int(i) + 1, f"{column} must be > 0, was {frame[column].iloc[i]}")
+                    Problem(file, int(i) + 1, f"{column} must be > 0, was {values[column][i]}")
                 )
     for column in schema.non_negative:
-        if column in frame:
-            for i in np.flatnonzero(frame[column].to_numpy(dtype="float64") < 0):
+        if column in values:
+            for i in np.flatnonzero(values[column] < 0):
                 problems.append(
-                    Problem(file, int(i) + 1, f"{column} must be >= 0, was {frame[column].iloc[i]}")
+                    Problem(file, int(i) + 1, f"{column} must be >= 0, was {values[column][i]}")
                 )
-    if schema.ohlc and {"open", "high", "low", "close"} <= set(frame.columns):
-        problems += _ohlc_problems(frame, file)
+    if schema.ohlc and {"open", "high", "low", "close"} <= set(values):
+        problems += _ohlc_problems(values, file)
     return problems
 
 
-def _ohlc_problems(frame: pd.DataFrame, file: str) -> list[Problem]:
-    o, h, lo, c = (frame[k].to_numpy(dtype="float64") for k in ("open", "high", "low", "close"))
+def _ohlc_problems(values: Mapping[str, np.ndarray], file: str) -> list[Problem]:
+    o, h, lo, c = (values[k] for k in ("open", "high", "low", "close"))
     problems = [
         Problem(file, int(i) + 1, f"high {h[i]} is below low {lo[i]}")
         for i in np.flatnonzero(h < lo)

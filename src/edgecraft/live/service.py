@@ -9,7 +9,9 @@ in-process state and says so in `health`.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -98,6 +100,7 @@ class LiveService:
         self.redis = RedisState(redis_url, f"edgecraft:{self.run_id}")
         self.listeners: list[Callable[[dict], None]] = []
         self._writer = threading.Lock()
+        self._signals_cache: tuple = (None, b"")
         self.inputs = None  # an InputPoller keeping funding / Fear & Greed fresh (live/inputs.py)
         self.resume()
 
@@ -252,17 +255,12 @@ class LiveService:
         if not bars:
             return
         taker = np.array([b.taker_buy_volume for b in bars], dtype=np.float64)
-        frame = pd.DataFrame(
-            {
-                "open": [b.open for b in bars],
-                "high": [b.high for b in bars],
-                "low": [b.low for b in bars],
-                "close": [b.close for b in bars],
-                "volume": [b.volume for b in bars],
-                "taker_buy_volume": np.where(np.isnan(taker), 0.0, taker),  # NaN: not given
-            }
-        )
-        problems = value_problems(frame, OHLCV, "bars")
+        columns = {
+            k: np.array([getattr(b, k) for b in bars], dtype=np.float64)
+            for k in ("open", "high", "low", "close", "volume")
+        }
+        columns["taker_buy_volume"] = np.where(np.isnan(taker), 0.0, taker)  # NaN: not given
+        problems = value_problems(columns, OHLCV, "bars")
         if problems:
             bar = bars[problems[0].row - 1]
             raise RejectedBarError(f"bar {bar.symbol} at {bar.ts}: {problems[0].message}")
@@ -380,6 +378,15 @@ class LiveService:
                 for listener in list(self.listeners):
                     listener(record)
 
+    def signals_json(self) -> bytes:
+        """`{"signals": latest per symbol}` as JSON, encoded once per state version (reads far
+        outnumber writes); a non-finite number is written as null."""
+        key = (self.version, id(self.latest))
+        if self._signals_cache[0] != key:
+            body = {"signals": _finite(dict(self.latest.signals))}
+            self._signals_cache = (key, json.dumps(body, allow_nan=False, default=str).encode())
+        return self._signals_cache[1]
+
     def health(self) -> dict:
         return {
             "status": "ok",
@@ -399,6 +406,16 @@ class LiveService:
             if self.broker is None
             else {"equity": self.broker.equity, "weights": self.broker.weights()},
         }
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def open_service(

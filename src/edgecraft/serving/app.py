@@ -13,7 +13,7 @@ from typing import Annotated
 
 import pandas as pd
 from fastapi import Depends, FastAPI, Header, HTTPException
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -204,8 +204,9 @@ def create_app(
             raise HTTPException(exc.status, str(exc)) from exc
 
     @app.get("/signals", dependencies=readers)
-    async def all_signals() -> dict:
-        return {"signals": service.latest.signals}
+    async def all_signals() -> Response:
+        """The latest signal per symbol: `{"signals": {symbol: signal}}`."""
+        return Response(service.signals_json(), media_type="application/json")
 
     @app.get("/signals/{base}/{quote}", dependencies=readers)
     async def one_signal(base: str, quote: str) -> dict:
