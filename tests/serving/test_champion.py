@@ -104,8 +104,8 @@ def test_a_tampered_champion_is_refused_and_the_old_one_keeps_serving(
         assert client.post("/champion", json={"run": "../../etc"}).status_code == 422
         assert httpx.post(f"{base}/champion", json={"run": "b"}).status_code == 401
         health = client.get("/health").json()
-        assert health["champion"] == before["champion"] == str(runs / "a")
-        assert health["champion_refused"]["run"] == str(runs / "d")
+        assert health["champion"] == before["champion"] == "a"
+        assert health["champion_refused"]["run"] == "d"
         served = _post(client, bodies)
     assert len(served) == len(expected) == 48 * 3  # no signal lost or duplicated
     assert _calls(served) == [
@@ -139,7 +139,7 @@ def test_a_whole_champion_serves_from_the_next_bar_and_reaches_the_other_worker(
             # the transformer member reads 42 4h bars: its window is filled from kept rows
             assert promoted.json()["warmed_bars"] >= 42 * 4
             served = _post(one, bodies[:12]) + _post(two, bodies[12:])
-            assert two.get("/health").json()["champion"] == str(runs / "b")
+            assert two.get("/health").json()["champion"] == "b"
             assert one.get("/health").json()["champion_refused"] is None
     assert verify(runs / "b") == verify(runs / "a")  # the same model, so the same calls
     assert len(served) == len(expected)

@@ -89,7 +89,7 @@ class LiveService:
             self.config, self.scorer, funding, fear_greed, channels, history=RECENT_BARS
         )
         self.threads = threads
-        self.champion = run  # whose model scores (`promote` replaces it; the rules stay)
+        self.champion = run.resolve()  # whose model scores (`promote` replaces it; rules stay)
         self.champion_refused: dict | None = None  # the last champion refused, and why
         self.funding = funding
         self.broker: PaperBroker | None = None
@@ -137,7 +137,7 @@ class LiveService:
             not isinstance(broker, PaperBroker) or broker.symbols != self._book_symbols()
         ):
             raise TypeError("the paper book is not one of this run's symbols")
-        champion = Path(state.get("champion") or self.champion)
+        champion = Path(state.get("champion") or self.champion).resolve()
         scorer, model_id = self.scorer, self.engine.model_id
         if champion != self.champion:  # another worker promoted a model: serve it too
             scorer, model_id = self._load_champion(champion)
@@ -182,7 +182,7 @@ class LiveService:
                     scorer, model_id = self._load_champion(run)
                     replayed = self.engine.swap_scorer(scorer, model_id)
                 except (DataError, ValueError, KeyError, OSError) as exc:
-                    self.champion_refused = {"run": str(run), "error": str(exc)}
+                    self.champion_refused = {"run": run.name, "error": str(exc)}
                     log.error("champion %s refused (%s): %s keeps serving", run, exc, self.champion)
                     raise ChampionRefusedError(str(exc)) from exc
                 self.scorer, self.champion, self.champion_refused = scorer, run, None
@@ -190,7 +190,7 @@ class LiveService:
                 if token is not None:
                     self.redis.commit(token, self.snapshot(), self.version, self.latest, set())
                     token = None
-                return {"champion": str(run), "model": model_id, "warmed_bars": replayed}
+                return {"champion": run.name, "model": model_id, "warmed_bars": replayed}
             finally:
                 if token is not None:
                     self.redis.release(token)
@@ -395,7 +395,7 @@ class LiveService:
             "redis": self.redis.status,
             "state": "shared" if self.redis.status == "up" else "in-process",
             "state_refused": self.redis.refused,  # why Redis's state was not taken, if it was not
-            "champion": str(self.champion),
+            "champion": self.champion.name,  # the run folder whose model scores
             "model": self.engine.model_id,
             "champion_refused": self.champion_refused,
             "version": self.version,
