@@ -74,7 +74,7 @@ class Engine:
         self._atr = columns.index(atr_column)
         self._atr_rel = columns.index(atr_rel_column)
         self._vol_scale = math.sqrt(bars_per_year) / ATR_TO_STD
-        self.recent: deque = deque(maxlen=history)  # (ts, symbols, feature matrix, close)
+        self.recent: deque = deque(maxlen=history)  # (ts, symbols, feature matrix)
         self._use(scorer, model_id, self._columns_of(scorer))
 
     def _columns_of(self, scorer) -> np.ndarray:
@@ -99,7 +99,7 @@ class Engine:
         take = self._columns_of(scorer)
         replayed = 0
         if warm and hasattr(scorer, "members_at"):
-            for ts, symbols, matrix, _ in self.recent:
+            for ts, symbols, matrix in self.recent:
                 scorer.members_at(ts, symbols, matrix[:, take])
                 replayed += 1
             scorer.reset_sizing()
@@ -122,7 +122,7 @@ class Engine:
             symbols = [bar.symbol for bar, _ in rows]
             close = np.array([bar.close for bar, _ in rows])
             if self.recent.maxlen:
-                self.recent.append((ts, symbols, matrix, close))
+                self.recent.append((ts, symbols, matrix))
             p_up, position = self.scorer.on_rows(ts, symbols, matrix[:, self._take], close)
             atr = matrix[:, self._atr]
             size = None

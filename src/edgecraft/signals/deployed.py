@@ -114,18 +114,15 @@ class StreamSizing:
         p_up = frame["p_up"].to_numpy(np.float64)
         following = frame["next_return"].to_numpy(np.float64)
         out = np.zeros(len(frame))
-        last: dict[str, float] = {}  # each symbol's return since its previous row
-        positions = np.arange(len(frame))
-        for _, part in _closes(frame, positions):
+        level: dict[str, float] = {}  # each symbol's price relative to its first row
+        pending: dict[str, float] = {}  # and the return to its next row
+        for _, part in _closes(frame, np.arange(len(frame))):
             names = list(symbols[part])
-            close = np.ones(len(part))
-            for i, symbol in enumerate(names):  # the book settles on (1 + r) / 1 - 1 = r
-                entry = book.state["sizing"].get(symbol)
-                if entry is not None:
-                    entry["close"] = 1.0
-                    close[i] = 1.0 + last[symbol]
+            for symbol in names:  # the book settles on level * (1 + r) / level - 1 = r
+                level[symbol] = level.get(symbol, 1.0) * (1.0 + pending.get(symbol, 0.0))
+            close = np.array([level[symbol] for symbol in names])
             out[part] = book.size(names, p_up[part], close)
-            last.update(zip(names, following[part], strict=True))
+            pending.update(zip(names, following[part], strict=True))
         alone = pd.Series(symbols).map(pd.Series(symbols).value_counts()).to_numpy() == 1
         out[alone] = 0.0  # one row: no return to size on, as the batch agent does
         return pd.Series(out, index=frame.index)
